@@ -1,0 +1,103 @@
+# SMS Bridge developer and operator tasks. `make` alone lists them.
+#
+# Everything runs from the venv in .venv, created on first use from requirements/dev.txt
+# (and refreshed when a requirements file changes).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+
+# make run / make web: the port the web process listens on.
+PORT ?= 8000
+export PORT
+# make test / make bench: PostgreSQL unless DATABASE_URL says otherwise.
+TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
+# Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+.PHONY: help venv run test lint format bench migrate shell worker beat flower web clean
+
+help: ## list the targets
+	@echo "usage: make <target>"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv and install requirements/dev.txt (again when requirements change)
+
+$(STAMP): $(wildcard requirements/*.txt)
+	$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -r requirements/dev.txt
+	touch $@
+
+run: $(STAMP) ## start web, worker, beat and flower for development (Ctrl-C stops them all)
+	scripts/ensure_services.sh
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py bootstrap_demo
+	@echo
+	@echo "  web      http://127.0.0.1:$(PORT)/"
+	@echo "  admin    http://127.0.0.1:$(PORT)/admin/"
+	@echo "  API docs http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Flower   http://127.0.0.1:5555/  (basic auth \$$FLOWER_BASIC_AUTH, default admin:admin)"
+	@echo
+	exec $(BIN)/honcho -f deploy/Procfile.dev start -p $(PORT)
+
+test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
+test: export DJANGO_SETTINGS_MODULE = smsbridge.settings_test
+test: $(STAMP) ## run the test suite against PostgreSQL and Redis (PYTEST_ARGS=... to pass options)
+	scripts/ensure_services.sh --postgres
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Runs every check, then fails if any of them failed.
+lint: $(STAMP) ## ruff check, ruff format --check, mypy and the missing-migrations check
+	@status=0; \
+	for check in "$(BIN)/ruff check ." "$(BIN)/ruff format --check ." "$(BIN)/mypy ." \
+		"env DJANGO_SETTINGS_MODULE=smsbridge.settings_test $(PY) manage.py makemigrations --check --dry-run"; do \
+		echo "+ $$check"; \
+		$$check || { status=1; echo "FAILED: $$check"; }; \
+	done; \
+	exit $$status
+
+format: $(STAMP) ## apply ruff's fixes and format the code
+	$(BIN)/ruff check --fix --exit-zero .
+	$(BIN)/ruff format .
+
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsbridge_bench
+bench: $(STAMP) ## run the benchmark (scripts/bench.py, BENCH_ARGS=... to pass options)
+	scripts/ensure_services.sh --postgres
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+migrate: $(STAMP) ## apply database migrations
+	scripts/ensure_services.sh
+	$(PY) manage.py migrate --noinput
+
+shell: $(STAMP) ## open a Django shell
+	$(PY) manage.py shell
+
+web: $(STAMP) ## run only the web process (gunicorn on 127.0.0.1:$PORT)
+	scripts/ensure_services.sh
+	exec $(BIN)/gunicorn smsbridge.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile -
+
+worker: $(STAMP) ## run only the Celery worker
+	scripts/ensure_services.sh
+	exec $(BIN)/celery -A smsbridge worker --loglevel INFO --concurrency 2 -Q celery -O fair
+
+beat: $(STAMP) ## run only Celery beat
+	scripts/ensure_services.sh
+	exec $(BIN)/celery -A smsbridge beat --loglevel INFO --schedule var/celerybeat-schedule
+
+flower: $(STAMP) ## run only Flower on http://127.0.0.1:5555/ (basic auth $FLOWER_BASIC_AUTH)
+	scripts/ensure_services.sh
+	exec $(BIN)/celery -A smsbridge flower --port=5555 --address=127.0.0.1 --basic-auth="$${FLOWER_BASIC_AUTH:-admin:admin}"
+
+clean: ## remove the SQLite database, beat schedule, collected static files and caches (keeps .venv)
+	rm -f var/*.sqlite3 var/*.sqlite3-journal var/celerybeat-schedule*
+	rm -rf var/static .pytest_cache .mypy_cache .ruff_cache
+	find . \( -path ./.venv -o -path ./.git \) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,141 @@
+"""Verified-number callbacks to client apps, signed the Standard Webhooks way.
+
+Deliveries live in PostgreSQL (CallbackDelivery). A worker claims one with a
+conditional UPDATE (so two workers never send the same attempt), POSTs it, and either
+marks it delivered or schedules the next attempt with exponential backoff; after the
+last attempt it stays ``failed`` for an operator to retry from the admin. Retries are
+driven by ``next_attempt_at`` and a beat task, never by long Celery countdowns.
+"""
+
+import json
+import logging
+import random
+from datetime import datetime, timedelta
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from .models import CallbackDelivery
+
+logger = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(seconds=60)  # longer than one POST with its timeout
+DISPATCH_LIMIT = 200
+
+
+def callback_payload(*, mobile_number: str, country_code: str, verified_at: str, sms_uuid: str) -> dict:
+    return {
+        "event": "number.verified",
+        "mobile_number": mobile_number,
+        "country_code": country_code,
+        "verified_at": verified_at,
+        "sms_uuid": sms_uuid,
+    }
+
+
+def callback_headers(*, secret: str, event_id: str, body: str, sent_at: datetime) -> dict[str, str]:
+    signature = Webhook(secret).sign(msg_id=event_id, timestamp=sent_at, data=body)
+    return {
+        "content-type": "application/json",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature,
+        "user-agent": "SMS-Bridge-Webhooks/1.0",
+    }
+
+
+def callbacks_queue_on_commit(*, event_ids: list[str]) -> None:
+    """After the surrounding transaction commits, send the first attempts at once."""
+    from .tasks import callback_deliver_task
+
+    def send() -> None:
+        pending = CallbackDelivery.objects.filter(
+            event_id__in=event_ids, status=CallbackDelivery.Status.PENDING, attempts=0
+        ).values_list("id", flat=True)
+        for delivery_id in pending:
+            callback_deliver_task.delay(delivery_id)
+
+    transaction.on_commit(send)
+
+
+def callback_deliver(*, delivery_id: int) -> str:
+    """One attempt at delivery ``delivery_id`` if it is due; returns its status after."""
+    now = timezone.now()
+    claimed = CallbackDelivery.objects.filter(
+        id=delivery_id, status=CallbackDelivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + CLAIM_LEASE)
+    if claimed != 1:
+        return "not_due"
+    delivery = CallbackDelivery.objects.select_related("client").get(id=delivery_id)
+    error, status_code = _post(delivery)
+    _record_attempt(delivery, error=error, status_code=status_code)
+    return delivery.status
+
+
+def _post(delivery: CallbackDelivery) -> tuple[str, int | None]:
+    body = json.dumps(delivery.payload, separators=(",", ":"))
+    headers = callback_headers(
+        secret=delivery.client.webhook_secret, event_id=delivery.event_id, body=body, sent_at=timezone.now()
+    )
+    try:
+        response = requests.post(
+            delivery.client.webhook_url,
+            data=body.encode(),
+            headers=headers,
+            timeout=settings.CALLBACK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        return f"{type(exc).__name__}: {exc}"[:500], None
+    if 200 <= response.status_code < 300:
+        return "", response.status_code
+    return f"HTTP {response.status_code}: {response.text[:200]}", response.status_code
+
+
+def _record_attempt(delivery: CallbackDelivery, *, error: str, status_code: int | None) -> None:
+    delivery.attempts += 1
+    delivery.last_error = error
+    delivery.last_status_code = status_code
+    now = timezone.now()
+    if not error:
+        delivery.status = CallbackDelivery.Status.DELIVERED
+        delivery.delivered_at = now
+    elif delivery.attempts >= settings.CALLBACK_MAX_ATTEMPTS:
+        delivery.status = CallbackDelivery.Status.FAILED
+        logger.warning(
+            "callback %s to client %s failed for good: %s", delivery.event_id, delivery.client_id, error
+        )
+    else:
+        delivery.next_attempt_at = now + _backoff(delivery.attempts)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_error",
+            "last_status_code",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = settings.CALLBACK_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
+
+
+def callbacks_due() -> list[int]:
+    now = timezone.now()
+    rows = CallbackDelivery.objects.filter(status=CallbackDelivery.Status.PENDING, next_attempt_at__lte=now)
+    return list(rows.order_by("next_attempt_at").values_list("id", flat=True)[:DISPATCH_LIMIT])
+
+
+def callback_retry(*, delivery: CallbackDelivery) -> None:
+    """Operator action: give a failed delivery a fresh set of attempts, starting now."""
+    CallbackDelivery.objects.filter(id=delivery.id).update(
+        status=CallbackDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+    callbacks_queue_on_commit(event_ids=[delivery.event_id])

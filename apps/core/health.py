@@ -1,0 +1,49 @@
+"""Health of the bridge's parts, answered quickly and never with an exception."""
+
+import time
+
+import redis
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from . import keys
+from .redis import get_redis
+
+
+def redis_status() -> str:
+    try:
+        return "ok" if get_redis().ping() else "unreachable"
+    except redis.RedisError as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except DatabaseError as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def background_workers_status() -> str:
+    """``running`` when a beat-queued heartbeat ran recently, else ``stale`` or ``unknown``."""
+    try:
+        beat = get_redis().get(keys.heartbeat("worker"))
+    except redis.RedisError:
+        return "unknown"
+    if beat is None:
+        return "not_running"
+    return "running" if time.time() - float(beat) < settings.HEARTBEAT_STALE_AFTER else "stale"
+
+
+def health_report() -> dict[str, str]:
+    report = {
+        "redis": redis_status(),
+        "database": database_status(),
+        "background_workers": background_workers_status(),
+    }
+    healthy = (
+        report["redis"] == "ok" and report["database"] == "ok" and report["background_workers"] == "running"
+    )
+    return {"status": "healthy" if healthy else "degraded", **report}

@@ -1,0 +1,129 @@
+"""Every Redis key name the bridge uses, and nowhere else.
+
+Names of DESIGN.md's hot-path keys are fixed by the contract; the rest follow the same
+``noun:qualifier`` convention. ``REDIS_KEY_PREFIX`` (empty by default) namespaces all.
+Every temporary key's TTL is defined here beside its name.
+"""
+
+from django.conf import settings
+
+
+def _k(name: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}{name}"
+
+
+# --- contract keys (DESIGN.md) -------------------------------------------------------
+def onboard_hash(mobile: str) -> str:
+    return _k(f"onboard_hash:{mobile}")
+
+
+def out_sms_numbers() -> str:
+    return _k("out_sms_numbers")
+
+
+def blacklist_mobiles() -> str:
+    return _k("blacklist_mobiles")
+
+
+def abuse_counter(mobile: str) -> str:
+    return _k(f"abuse_counter:{mobile}")
+
+
+ABUSE_COUNTER_TTL = 86400
+
+
+def sms_monitor_queue() -> str:
+    return _k("sms_monitor_queue")
+
+
+def blacklist_queue() -> str:
+    return _k("blacklist_queue")
+
+
+# --- onboarding ------------------------------------------------------------------------
+def onboard_clients(mobile: str) -> str:
+    """HASH client_id -> expiry epoch of that client's registration of ``mobile``.
+
+    Tells the status endpoint which clients may see the number, and the pipeline which
+    clients to call back. Kept for ONBOARD_CLIENTS_TTL so "expired" stays answerable.
+    """
+    return _k(f"onboard_clients:{mobile}")
+
+
+ONBOARD_CLIENTS_TTL = 30 * 86400
+
+
+def register_rate(client_id: str, window: int) -> str:
+    return _k(f"rate:register:{client_id}:{window}")
+
+
+# --- credentials (rebuilt from PostgreSQL when missing) -------------------------------
+def api_keys() -> str:
+    """HASH sha256(api key) -> client_id, for authentication without SQL."""
+    return _k("api_keys")
+
+
+def gateways() -> str:
+    """HASH gateway_id -> JSON {kind, secret, active}, for gateway authentication."""
+    return _k("gateways")
+
+
+def gateway_tokens() -> str:
+    """HASH sha256(native gateway token) -> gateway_id."""
+    return _k("gateway_tokens")
+
+
+# --- inbound SMS -----------------------------------------------------------------------
+def sms_inbound_queue() -> str:
+    return _k("sms_inbound_queue")
+
+
+def sms_dedupe(gateway_id: str, message_id: str) -> str:
+    return _k(f"sms_dedupe:{gateway_id}:{message_id}")
+
+
+SMS_DEDUPE_TTL = 7 * 86400
+
+
+def sms_inbound_kick() -> str:
+    """Set for a moment after a validation task is queued, so a burst queues one task."""
+    return _k("sms_inbound_kick")
+
+
+SMS_INBOUND_KICK_TTL_MS = 200
+
+
+def sms_verdict(sms_uuid: str) -> str:
+    """JSON {status, reason} of a judged SMS, for simulate_sms and operators."""
+    return _k(f"sms_verdict:{sms_uuid}")
+
+
+SMS_VERDICT_TTL = 86400
+
+
+def out_sms_queue() -> str:
+    """LIST of verified SMS waiting to be written to PostgreSQL and called back."""
+    return _k("out_sms_queue")
+
+
+# --- reliable batches (see apps.core.queues) ------------------------------------------
+def batch_items(queue: str, batch_id: str) -> str:
+    return f"{queue}:batch:{batch_id}"
+
+
+def batch_index(queue: str) -> str:
+    """ZSET batch_id -> claim time of the batches taken out of ``queue`` and not acked."""
+    return f"{queue}:batches"
+
+
+# --- locks and heartbeats ------------------------------------------------------------
+def lock(name: str) -> str:
+    return _k(f"lock:{name}")
+
+
+def heartbeat(role: str) -> str:
+    return _k(f"heartbeat:{role}")
+
+
+def register_number_rate(mobile: str, window: int) -> str:
+    return _k(f"rate:register_number:{mobile}:{window}")

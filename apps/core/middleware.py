@@ -1,0 +1,30 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .exceptions import error_body
+
+
+class BodySizeLimitMiddleware:
+    """Refuse oversized bodies with 413 before anything reads them.
+
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE only fires when a view parses the body, and as
+    a 400; gateways and clients are promised a 413 in the documented error shape.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            too_big = int(length) > settings.MAX_REQUEST_BODY_BYTES
+        except ValueError:
+            return JsonResponse(error_body("Invalid Content-Length header.", "invalid"), status=400)
+        if too_big:
+            body = error_body(
+                f"Request body exceeds {settings.MAX_REQUEST_BODY_BYTES} bytes.", "payload_too_large"
+            )
+            return JsonResponse(body, status=413)
+        return self.get_response(request)

@@ -1,0 +1,201 @@
+"""The four gateway endpoints: authenticate the gateway, parse its format, queue the SMS.
+
+Each answers the way its gateway expects (JSON 202, TwiML, ``ACK/Jasmin``) and never
+queues anything before the gateway is authenticated.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.exceptions import ApplicationError
+from apps.core.serializers import StrictSerializer
+from apps.onboarding.tasks import sms_validate_kick
+
+from . import signatures
+from .services import (
+    EnqueueResult,
+    GatewayRecord,
+    InboundSms,
+    gateway_lookup,
+    gateway_lookup_by_token,
+    message_id_derive,
+    sms_enqueue,
+)
+
+SENDER_MAX = 32
+BODY_MAX = 2000
+
+
+def _gateway_or_404(gateway_id: str, kind: str) -> GatewayRecord:
+    gateway = gateway_lookup(gateway_id=gateway_id, kind=kind)
+    if gateway is None:
+        raise ApplicationError("Unknown gateway.", code="gateway_not_found", status_code=404)
+    return gateway
+
+
+def _enqueue(gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
+    result = sms_enqueue(gateway=gateway, sms=sms)
+    if result.kick:
+        sms_validate_kick()
+    return result
+
+
+def _aware(value: datetime) -> datetime:
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+class QueuedSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    status = serializers.CharField()
+    duplicate = serializers.BooleanField()
+
+
+def _queued(result: EnqueueResult) -> Response:
+    body = {"uuid": result.uuid, "status": "queued", "duplicate": result.duplicate}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class SmsReceiveApi(APIView):
+    """Native JSON gateway (source document 000), authenticated by a bearer gateway token."""
+
+    parser_classes = [JSONParser]
+
+    class InputSerializer(StrictSerializer):
+        sender_number = serializers.CharField(max_length=SENDER_MAX)
+        sms_message = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False)
+        received_timestamp = serializers.DateTimeField()
+        message_id = serializers.CharField(max_length=128, required=False)
+
+    @extend_schema(request=InputSerializer, responses={202: QueuedSerializer})
+    def post(self, request: Request) -> Response:
+        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        gateway = gateway_lookup_by_token(token=token.strip()) if scheme.lower() == "bearer" else None
+        if gateway is None:
+            raise ApplicationError(
+                "Send the gateway token as 'Authorization: Bearer <token>'.",
+                code="not_authenticated",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            )
+        data = self._validated(request.data)
+        received = _aware(data["received_timestamp"])
+        message_id = data.get("message_id") or message_id_derive(
+            sender=data["sender_number"], body=data["sms_message"], timestamp=received.isoformat()
+        )
+        sms = InboundSms(data["sender_number"], data["sms_message"], received, message_id)
+        return _queued(_enqueue(gateway, sms))
+
+    def _validated(self, data: Any) -> dict[str, Any]:
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+
+
+class AndroidSmsReceiveApi(APIView):
+    """SMS Gateway for Android webhook (event ``sms:received``), HMAC-signed."""
+
+    parser_classes = [JSONParser]
+
+    class PayloadSerializer(serializers.Serializer):
+        messageId = serializers.CharField(max_length=128, required=False, allow_null=True)
+        message = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False)
+        phoneNumber = serializers.CharField(max_length=SENDER_MAX)
+        receivedAt = serializers.DateTimeField()
+
+    class InputSerializer(serializers.Serializer):
+        event = serializers.CharField(max_length=64)
+        id = serializers.CharField(max_length=128)
+        payload = serializers.DictField()
+
+    @extend_schema(request=InputSerializer, responses={202: QueuedSerializer})
+    def post(self, request: Request, gateway_id: str) -> Response:
+        gateway = _gateway_or_404(gateway_id, "android")
+        signatures.android_signature_verify(
+            gateway=gateway,
+            body=request.body,
+            signature=request.META.get("HTTP_X_SIGNATURE", ""),
+            timestamp=request.META.get("HTTP_X_TIMESTAMP", ""),
+        )
+        envelope = self.InputSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        if envelope.validated_data["event"] != "sms:received":
+            # Acknowledge other events so the phone stops retrying them.
+            return Response({"status": "ignored"}, status=status.HTTP_202_ACCEPTED)
+        payload = self.PayloadSerializer(data=envelope.validated_data["payload"])
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        sms = InboundSms(
+            data["phoneNumber"], data["message"], _aware(data["receivedAt"]), envelope.validated_data["id"]
+        )
+        return _queued(_enqueue(gateway, sms))
+
+
+class TwilioSmsReceiveApi(APIView):
+    """Twilio inbound SMS webhook (form-encoded), checked with X-Twilio-Signature."""
+
+    parser_classes = [FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        MessageSid = serializers.CharField(max_length=64)
+        From = serializers.CharField(max_length=SENDER_MAX)
+        Body = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False, allow_blank=True)
+
+    @extend_schema(
+        request={"application/x-www-form-urlencoded": InputSerializer},
+        responses={200: OpenApiResponse(description="TwiML <Response/>")},
+    )
+    def post(self, request: Request, gateway_id: str) -> HttpResponse:
+        gateway = _gateway_or_404(gateway_id, "twilio")
+        signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
+        signatures.twilio_signature_verify(gateway=gateway, request=request._request, signature=signature)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _enqueue(gateway, InboundSms(data["From"], data["Body"], timezone.now(), data["MessageSid"]))
+        return HttpResponse(
+            '<?xml version="1.0" encoding="UTF-8"?><Response/>', content_type="text/xml; charset=utf-8"
+        )
+
+
+class JasminSmsReceiveApi(APIView):
+    """Jasmin MO HTTP callback (form-encoded), authenticated by ``?token=``; answers ACK/Jasmin."""
+
+    parser_classes = [FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        id = serializers.CharField(max_length=128)
+        to = serializers.CharField(max_length=SENDER_MAX, required=False)
+        content = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False, allow_blank=True)
+
+        def to_internal_value(self, data: Any) -> Any:
+            # "from" is a Python keyword, so it cannot be a declared field name.
+            value = super().to_internal_value(data)
+            sender = (data.get("from") or "").strip()
+            if not sender or len(sender) > SENDER_MAX:
+                raise serializers.ValidationError({"from": ["A sender number is required."]})
+            value["from"] = sender
+            return value
+
+    @extend_schema(
+        request={"application/x-www-form-urlencoded": InputSerializer},
+        responses={200: OpenApiResponse(description="ACK/Jasmin")},
+    )
+    def post(self, request: Request, gateway_id: str) -> HttpResponse:
+        gateway = _gateway_or_404(gateway_id, "jasmin")
+        signatures.token_verify(gateway=gateway, token=request.query_params.get("token", ""))
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _enqueue(gateway, InboundSms(data["from"], data["content"], timezone.now(), data["id"]))
+        return HttpResponse("ACK/Jasmin", content_type="text/plain")

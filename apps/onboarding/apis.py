@@ -1,0 +1,103 @@
+"""Client endpoints of reverse-SMS onboarding: thin views over the registration services."""
+
+import io
+from collections.abc import Iterable
+
+import segno
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
+from apps.core.exceptions import ApplicationError
+from apps.core.phone import mobile_parse
+from apps.core.timeutil import iso_utc
+
+from .services.registration import number_register, number_status, pending_sms_link
+
+
+class ClientApi(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+
+    def client_id(self, request: Request) -> str:
+        principal: ClientPrincipal = request.user  # type: ignore[assignment]
+        return principal.client_id
+
+
+class NumberRegisterApi(ClientApi):
+    class OutputSerializer(serializers.Serializer):
+        mobile_number = serializers.CharField()
+        hash = serializers.CharField()
+        expires_at = serializers.CharField(help_text="ISO 8601 UTC with Z")
+        status = serializers.CharField()
+        sms_body = serializers.CharField()
+        sms_to = serializers.CharField()
+        sms_link = serializers.CharField()
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="onboard_register")
+    def get(self, request: Request, mobile_number: str) -> Response:
+        registration = number_register(mobile=mobile_parse(mobile_number), client_id=self.client_id(request))
+        return Response(
+            {
+                "mobile_number": registration.mobile.key,
+                "hash": registration.hash,
+                "expires_at": iso_utc(registration.expires_at),
+                "status": "pending",
+                "sms_body": registration.sms_body,
+                "sms_to": registration.sms_to,
+                "sms_link": registration.sms_link,
+            }
+        )
+
+
+class NumberStatusApi(ClientApi):
+    class OutputSerializer(serializers.Serializer):
+        mobile_number = serializers.CharField()
+        status = serializers.ChoiceField(choices=["pending", "verified", "expired", "blacklisted", "unknown"])
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="onboard_status")
+    def get(self, request: Request, mobile_number: str) -> Response:
+        mobile = mobile_parse(mobile_number)
+        state = number_status(mobile=mobile, client_id=self.client_id(request))
+        return Response({"mobile_number": mobile.key, "status": state})
+
+
+class ImageFormatNegotiation(BaseContentNegotiation):
+    """``?format=`` picks the image type here, not a DRF renderer; errors render as JSON."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> None:
+        return None
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+class NumberQrApi(ClientApi):
+    """The pending registration's ``sms_link`` as a QR code: SVG, or PNG with ?format=png."""
+
+    content_negotiation_class = ImageFormatNegotiation
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["svg", "png"], required=False)],
+        responses={200: OpenApiResponse(description="image/svg+xml or image/png")},
+        operation_id="onboard_qr",
+    )
+    def get(self, request: Request, mobile_number: str) -> HttpResponse:
+        image_format = request.query_params.get("format", "svg").lower()
+        if image_format not in {"svg", "png"}:
+            raise ApplicationError("format must be svg or png.", code="invalid")
+        link = pending_sms_link(mobile=mobile_parse(mobile_number), client_id=self.client_id(request))
+        buffer = io.BytesIO()
+        segno.make(link, error="m").save(buffer, kind=image_format, scale=6, border=2)
+        content_type = "image/svg+xml" if image_format == "svg" else "image/png"
+        return HttpResponse(buffer.getvalue(), content_type=content_type)

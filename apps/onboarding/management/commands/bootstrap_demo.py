@@ -1,0 +1,33 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.clients.models import Client
+from apps.clients.services import api_key_create, api_key_revoke, client_create
+from apps.inbound.models import Gateway
+from apps.inbound.services import gateway_create
+
+DEMO_CLIENT = "Demo client"
+DEMO_GATEWAY = "Demo native gateway"
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo client and demo native gateway and print their keys."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        client = Client.objects.filter(name=DEMO_CLIENT).first()
+        if client is None:
+            client, api_key = client_create(name=DEMO_CLIENT)
+        else:
+            # Keys are stored hashed, so the demo gets a fresh one each start.
+            for old in client.api_keys.filter(revoked_at__isnull=True):
+                api_key_revoke(api_key=old)
+            api_key = api_key_create(client=client)
+        gateway = Gateway.objects.filter(name=DEMO_GATEWAY, kind=Gateway.Kind.NATIVE).first()
+        gateway = gateway or gateway_create(kind=Gateway.Kind.NATIVE, name=DEMO_GATEWAY)
+        self.stdout.write(self.style.SUCCESS("Demo credentials"))
+        self.stdout.write(f"  client API key : {api_key}")
+        self.stdout.write(f"  gateway token  : {gateway.secret}")
+        self.stdout.write(f"  client id      : {client.id}")

@@ -1,0 +1,102 @@
+"""The six validation checks (DESIGN.md "Validation pipeline").
+
+Each check is a pure function of one SMS's context: the Redis state it needs was
+fetched for the whole batch in one round trip before any check runs.
+"""
+
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apps.core.phone import Mobile
+from apps.core.system_settings import Settings
+
+NOT_RUN, PASS, FAIL, SKIPPED = 0, 1, 2, 3
+BODY_PATTERN = re.compile(r"^\s*([A-Za-z0-9]+)\s*:\s*([0-9a-fA-F]{64})\s*$")
+
+
+@dataclass
+class SmsContext:
+    sms: dict
+    key: str  # normalized number, or the raw sender when it does not parse
+    mobile: Mobile | None
+    received_at: datetime
+    now: float
+    blacklisted: bool = False
+    verified: bool = False
+    pending_hash: str | None = None
+    hash_ttl_ms: int = -2
+    clients: dict[str, int] = field(default_factory=dict)
+
+
+Check = Callable[[SmsContext, Settings], bool]
+
+
+def mobile_check(ctx: SmsContext, config: Settings) -> bool:
+    return ctx.mobile is not None
+
+
+def foreign_number_check(ctx: SmsContext, config: Settings) -> bool:
+    return ctx.mobile is not None and str(ctx.mobile.country_code) in config.allowed_country_codes
+
+
+def blacklist_check(ctx: SmsContext, config: Settings) -> bool:
+    return not ctx.blacklisted
+
+
+def duplicate_check(ctx: SmsContext, config: Settings) -> bool:
+    return not ctx.verified
+
+
+def header_hash_check(ctx: SmsContext, config: Settings) -> bool:
+    match = BODY_PATTERN.match(ctx.sms["sms_message"])
+    if match is None or ctx.pending_hash is None:
+        return False
+    header, sent_hash = match.group(1).upper(), match.group(2).lower()
+    if header not in {h.upper() for h in config.permitted_headers}:
+        return False
+    return hmac.compare_digest(sent_hash, ctx.pending_hash)
+
+
+def time_window_check(ctx: SmsContext, config: Settings) -> bool:
+    sent = ctx.received_at.timestamp()
+    if ctx.now - sent > config.time_window_seconds:
+        return False  # stale
+    if sent - ctx.now > config.clock_skew_seconds:
+        return False  # from the future
+    if ctx.hash_ttl_ms >= 0 and sent > ctx.now + ctx.hash_ttl_ms / 1000:
+        return False  # after the hash expires
+    return True
+
+
+CHECKS: dict[str, Check] = {
+    "mobile": mobile_check,
+    "foreign_number": foreign_number_check,
+    "blacklist": blacklist_check,
+    "duplicate": duplicate_check,
+    "header_hash": header_hash_check,
+    "time_window": time_window_check,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    failed_check: str
+    results: dict[str, int]
+
+
+def checks_run(ctx: SmsContext, config: Settings) -> Verdict:
+    """Run the enabled checks in ``check_sequence`` order, stopping at the first failure."""
+    results = dict.fromkeys(CHECKS, NOT_RUN)
+    for name in config.check_sequence:
+        if not config.is_enabled(name):
+            results[name] = SKIPPED
+            continue
+        passed = CHECKS[name](ctx, config)
+        results[name] = PASS if passed else FAIL
+        if not passed:
+            return Verdict(valid=False, failed_check=name, results=results)
+    return Verdict(valid=True, failed_check="", results=results)

@@ -1,0 +1,155 @@
+"""Judge queued inbound SMS in batches: Redis in, Redis out, two round trips a batch.
+
+One pipeline reads the state every check needs; the checks run in Python; one
+MULTI/EXEC applies every effect of the batch *and* acknowledges the batch, so a
+worker killed at any point leaves either nothing done (the batch is replayed) or
+everything done (the batch is gone): each SMS gets exactly one verdict.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from apps.audit.events import monitor_event
+from apps.core import keys
+from apps.core.exceptions import ApplicationError
+from apps.core.locks import lock_hold
+from apps.core.phone import mobile_parse
+from apps.core.queues import Batch, batch_ack, batch_claim
+from apps.core.redis import get_redis
+from apps.core.system_settings import Settings, system_settings_get
+
+from .checks import SmsContext, Verdict, checks_run
+
+logger = logging.getLogger(__name__)
+
+VALIDATE_LOCK = "sms_validate"
+MAX_BATCHES_PER_RUN = 500  # bounds one task run; the next kick or beat tick continues
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    judged: int
+    valid: int
+
+
+def sms_validate_pending(*, batch_size: int | None = None) -> BatchOutcome:
+    """Drain the inbound queue under the validation lock; a no-op if another holds it."""
+    size = batch_size or settings.INBOUND_BATCH_SIZE
+    judged = valid = 0
+    with lock_hold(VALIDATE_LOCK) as lock:
+        if lock is None:
+            return BatchOutcome(0, 0)
+        for _ in range(MAX_BATCHES_PER_RUN):
+            batch = batch_claim(queue=keys.sms_inbound_queue(), size=size)
+            if batch is None:
+                break
+            outcome = sms_validate_batch(batch=batch)
+            judged, valid = judged + outcome.judged, valid + outcome.valid
+            lock.extend(lock.timeout or 15, replace_ttl=True)
+    return BatchOutcome(judged, valid)
+
+
+def sms_validate_batch(*, batch: Batch) -> BatchOutcome:
+    config = system_settings_get()
+    now = time.time()
+    contexts = [_context(json.loads(item), now) for item in batch.items]
+    _load_state(contexts)
+    verdicts = _judge(contexts, config)
+    _apply(batch, contexts, verdicts)
+    return BatchOutcome(judged=len(contexts), valid=sum(v.valid for v in verdicts))
+
+
+def _context(sms: dict, now: float) -> SmsContext:
+    try:
+        mobile = mobile_parse(sms["sender_number"])
+    except ApplicationError:
+        mobile = None
+    received = datetime.fromisoformat(sms["received_timestamp"])
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    key = mobile.key if mobile else sms["sender_number"].strip()[:32]
+    return SmsContext(sms=sms, key=key, mobile=mobile, received_at=received, now=now)
+
+
+def _load_state(contexts: list[SmsContext]) -> None:
+    with get_redis().pipeline(transaction=False) as pipe:
+        for ctx in contexts:
+            pipe.sismember(keys.blacklist_mobiles(), ctx.key)
+            pipe.sismember(keys.out_sms_numbers(), ctx.key)
+            pipe.get(keys.onboard_hash(ctx.key))
+            pipe.pttl(keys.onboard_hash(ctx.key))
+            pipe.hgetall(keys.onboard_clients(ctx.key))
+        replies = pipe.execute()
+    for i, ctx in enumerate(contexts):
+        blacklisted, verified, pending_hash, ttl_ms, clients = replies[i * 5 : i * 5 + 5]
+        ctx.blacklisted, ctx.verified = bool(blacklisted), bool(verified)
+        ctx.pending_hash, ctx.hash_ttl_ms = pending_hash, int(ttl_ms)
+        ctx.clients = {client: int(until) for client, until in clients.items()}
+
+
+def _judge(contexts: list[SmsContext], config: Settings) -> list[Verdict]:
+    verdicts = []
+    verified_now: set[str] = set()
+    for ctx in contexts:
+        # A number verified earlier in this same batch is a duplicate for the rest of it.
+        ctx.verified = ctx.verified or ctx.key in verified_now
+        verdict = checks_run(ctx, config)
+        if verdict.valid:
+            verified_now.add(ctx.key)
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict]) -> None:
+    verified_at = time.time()
+    with get_redis().pipeline(transaction=True) as pipe:
+        for ctx, verdict in zip(contexts, verdicts, strict=True):
+            counter = keys.abuse_counter(ctx.key)
+            pipe.incr(counter)
+            pipe.expire(counter, keys.ABUSE_COUNTER_TTL, nx=True)
+            pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict))
+            summary = {"status": "valid" if verdict.valid else "invalid", "reason": verdict.failed_check}
+            pipe.set(keys.sms_verdict(ctx.sms["uuid"]), json.dumps(summary), ex=keys.SMS_VERDICT_TTL)
+            if verdict.valid:
+                pipe.sadd(keys.out_sms_numbers(), ctx.key)
+                pipe.delete(keys.onboard_hash(ctx.key))
+                pipe.lpush(keys.out_sms_queue(), _verified_record(ctx, verified_at))
+        batch_ack(batch, pipe=pipe)
+        pipe.execute()
+
+
+def _event(ctx: SmsContext, verdict: Verdict) -> str:
+    return monitor_event(
+        status="valid" if verdict.valid else "invalid",
+        mobile=ctx.key,
+        country_code=str(ctx.mobile.country_code) if ctx.mobile else "",
+        sms_uuid=ctx.sms["uuid"],
+        reason=verdict.failed_check,
+        check_results=verdict.results,
+        gateway_id=ctx.sms.get("gateway_id", ""),
+        client_ids=sorted(ctx.clients),
+        queued_at=ctx.sms.get("queued_at"),
+    )
+
+
+def _verified_record(ctx: SmsContext, verified_at: float) -> str:
+    now_ms = ctx.now * 1000
+    return json.dumps(
+        {
+            "sms_uuid": ctx.sms["uuid"],
+            "mobile": ctx.key,
+            "country_code": str(ctx.mobile.country_code) if ctx.mobile else "",
+            "sender_number": ctx.sms["sender_number"],
+            "sms_message": ctx.sms["sms_message"],
+            "gateway_id": ctx.sms.get("gateway_id") or None,
+            "received_at": ctx.received_at.isoformat(),
+            "verified_at": verified_at,
+            # Clients whose registration of this number was still open get the callback.
+            "client_ids": sorted(c for c, until in ctx.clients.items() if until >= now_ms),
+        }
+    )

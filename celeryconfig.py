@@ -1,0 +1,46 @@
+"""Celery configuration (lowercase keys), built from the Django settings.
+
+At-least-once delivery: tasks ack late and are re-queued when a worker dies; every task
+is idempotent, so a redelivery is harmless. Time limits stay below the broker's
+visibility timeout, so a running task is never handed to a second worker.
+"""
+
+from django.conf import settings
+
+broker_url = settings.CELERY_BROKER_URL
+result_backend = settings.CELERY_RESULT_BACKEND
+result_expires = 3600
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_soft_time_limit = 120
+task_time_limit = 150
+broker_transport_options = {"visibility_timeout": 600}
+broker_connection_retry_on_startup = True
+# Publishing from a web request must fail fast, not hang, when the broker is away.
+broker_connection_timeout = 2
+task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+worker_send_task_events = True
+task_send_sent_event = True
+
+
+def _every(seconds: float, task: str) -> dict:
+    # A tick not picked up before the next one is pointless: expire it.
+    return {"task": task, "schedule": seconds, "options": {"expires": max(seconds, 1.0)}}
+
+
+beat_schedule = {
+    "sms-validate": _every(settings.INBOUND_SAFETY_INTERVAL, "apps.onboarding.tasks.sms_validate_task"),
+    "out-sms-flush": _every(settings.OUT_SMS_FLUSH_INTERVAL, "apps.onboarding.tasks.out_sms_flush_task"),
+    "callback-dispatch": _every(
+        settings.CALLBACK_DISPATCH_INTERVAL, "apps.clients.tasks.callback_dispatch_due_task"
+    ),
+    "heartbeat": _every(settings.HEARTBEAT_INTERVAL, "apps.core.tasks.heartbeat_task"),
+}

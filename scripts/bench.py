@@ -1,0 +1,195 @@
+"""make bench: throughput of the hot path, measured as ratios in one run on this machine.
+
+Starts the production web server (gunicorn) against a bench database and Redis DB
+indexes of its own, drives it over loopback with keep-alive connections from a
+separate process, and compares each endpoint with GET /health/live on the same server
+in the same run (so the ratios, not the absolute numbers, are what to compare across
+machines). Results go to bench/results.json.
+"""
+
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+DURATION = float(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+LOADERS = 2  # client processes; each runs CONNECTIONS // LOADERS threads
+
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "smsbridge.settings",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnop",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsbridge_bench"),
+    "REDIS_URL": "redis://127.0.0.1:6379/5",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/6",
+    "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/7",
+    "CACHE_URL": "redis://127.0.0.1:6379/8",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def manage(*args: str) -> str:
+    env = {**os.environ, **BENCH_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def setup() -> dict[str, str]:
+    manage("migrate", "--noinput", "-v0")
+    manage("shell", "-c", BENCH_SETUP)
+    client = json.loads(manage("create_client", "bench", "--json"))
+    gateway = json.loads(manage("create_gateway", "native", "bench", "--json"))
+    return {"api_key": client["api_key"], "gateway_token": gateway["secret"]}
+
+
+BENCH_SETUP = """
+from apps.core.redis import get_redis
+from apps.core.system_settings import system_setting_set
+for role in ("data", "broker", "results", "cache"):
+    get_redis(role).flushdb()
+system_setting_set(key="register_rate_per_minute", value=10**9)
+system_setting_set(key="register_per_number_per_hour", value=10**9)
+"""
+
+
+def start_server() -> subprocess.Popen:
+    env = {**os.environ, **BENCH_ENV}
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "smsbridge.wsgi:application",
+        "--bind", f"127.0.0.1:{PORT}",
+        "--workers", "2",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("bench: gunicorn did not start")
+
+
+def request_for(kind: str, n: int, creds: dict[str, str]) -> tuple[str, str, bytes | None, dict[str, str]]:
+    if kind == "live":
+        return "GET", "/health/live", None, {}
+    if kind == "register":
+        number = f"9{(n % 900_000_000) + 100_000_000}"
+        return "GET", f"/onboard/register/{number}", None, {"Authorization": f"Bearer {creds['api_key']}"}
+    body = json.dumps(
+        {
+            "sender_number": f"+9198{n % 100_000_000:08d}",
+            "sms_message": "ONBOARD:" + "a" * 64,
+            "received_timestamp": datetime.now(UTC).isoformat(),
+            "message_id": f"bench-{n}",
+        }
+    ).encode()
+    headers = {"Authorization": f"Bearer {creds['gateway_token']}", "Content-Type": "application/json"}
+    return "POST", "/sms/receive", body, headers
+
+
+def loader(kind: str, creds: dict[str, str], seed: int, threads: int, until: float, out: Any) -> None:
+    import threading
+
+    counts = [0] * threads
+    errors = [0] * threads
+
+    def run(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+        n = seed * 10_000_000 + index * 1_000_000
+        while time.time() < until:
+            method, path, body, headers = request_for(kind, n, creds)
+            n += 1
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 400:
+                errors[index] += 1
+            counts[index] += 1
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put((sum(counts), sum(errors)))
+
+
+def measure(kind: str, creds: dict[str, str]) -> dict[str, float]:
+    out: mp.Queue = mp.Queue()
+    start = time.time()
+    until = start + DURATION
+    procs = [
+        mp.Process(target=loader, args=(kind, creds, seed, CONNECTIONS // LOADERS, until, out))
+        for seed in range(LOADERS)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = time.time() - start
+    total, errors = sum(r[0] for r in results), sum(r[1] for r in results)
+    return {
+        "requests": total,
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "rps": round(total / elapsed, 1),
+    }
+
+
+def main() -> None:
+    creds = setup()
+    server = start_server()
+    try:
+        measure("live", creds)  # warm-up: imports, connections, caches
+        results = {kind: measure(kind, creds) for kind in ("live", "register", "receive")}
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        manage(
+            "shell",
+            "-c",
+            "from apps.core.redis import get_redis\n[get_redis(r).flushdb() for r in ('data','broker','results','cache')]",
+        )
+    live = results["live"]["rps"]
+    report: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "setup": {"server": "gunicorn, 2 sync workers", "connections": CONNECTIONS, "seconds_each": DURATION},
+        "http": results,
+        "ratios": {
+            "register_vs_live": round(results["register"]["rps"] / live, 3),
+            "receive_vs_live": round(results["receive"]["rps"] / live, 3),
+        },
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    for kind, r in results.items():
+        print(f"{kind:>9}: {r['rps']:>8.1f} req/s  ({r['requests']} requests, {r['errors']} errors)")
+    for name, ratio in report["ratios"].items():
+        print(f"{name}: {ratio}")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+    if any(r["errors"] for r in results.values()):
+        raise SystemExit("bench: some requests failed; see the counts above")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Settings for the test suite: PostgreSQL, and Redis DB indexes of the suite's own.
+
+The defaults below are set before the main settings read the environment, so a plain
+``pytest`` and the Celery worker processes the suite starts see the same configuration.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsbridge")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/10")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/12")
+os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/13")
+os.environ.setdefault("CALLBACK_BACKOFF_BASE_SECONDS", "0.2")
+os.environ.setdefault("INBOUND_SAFETY_INTERVAL", "1")
+os.environ.setdefault("OUT_SMS_FLUSH_INTERVAL", "1")
+os.environ.setdefault("CALLBACK_DISPATCH_INTERVAL", "0.5")
+os.environ.setdefault("CALLBACK_MAX_ATTEMPTS", "3")
+os.environ.setdefault("HEARTBEAT_INTERVAL", "1")
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

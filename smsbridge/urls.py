@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import apis as core_apis
+from apps.core.exceptions import error_body
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("apps.onboarding.urls")),
+    path("", include("apps.inbound.urls")),
+    path("health", core_apis.HealthApi.as_view(), name="health"),
+    path("health/live", core_apis.HealthLiveApi.as_view(), name="health-live"),
+    path("health/ready", core_apis.HealthReadyApi.as_view(), name="health-ready"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return JsonResponse(error_body("Not found.", "not_found"), status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("Internal server error.", "server_error"), status=500)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
+
+
+handler404 = not_found
+handler500 = server_error
+handler400 = bad_request
