@@ -91,7 +91,7 @@ worker: $(STAMP) ## run only the Celery worker
 
 beat: $(STAMP) ## run only Celery beat
 	scripts/ensure_services.sh
-	exec $(BIN)/celery -A smsbridge beat --loglevel INFO --schedule var/celerybeat-schedule
+	exec $(BIN)/celery -A smsbridge beat --loglevel INFO
 
 flower: $(STAMP) ## run only Flower on http://127.0.0.1:5555/ (basic auth $FLOWER_BASIC_AUTH)
 	scripts/ensure_services.sh

@@ -28,6 +28,14 @@ broker_connection_retry_on_startup = True
 broker_connection_timeout = 2
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 worker_send_task_events = True
+
+# celery-redbeat: the schedule and a lock live in the broker's Redis, so only one of
+# several beat processes schedules; a standby takes over when the lock times out.
+beat_scheduler = "redbeat.RedBeatScheduler"
+redbeat_redis_url = settings.CELERY_BROKER_URL
+redbeat_key_prefix = f"{settings.REDIS_KEY_PREFIX}redbeat:"
+redbeat_lock_timeout = settings.BEAT_LOCK_TIMEOUT
+beat_max_loop_interval = max(1, settings.BEAT_LOCK_TIMEOUT // 5)
 task_send_sent_event = True
 
 
@@ -43,4 +51,9 @@ beat_schedule = {
         settings.CALLBACK_DISPATCH_INTERVAL, "apps.clients.tasks.callback_dispatch_due_task"
     ),
     "heartbeat": _every(settings.HEARTBEAT_INTERVAL, "apps.core.tasks.heartbeat_task"),
+    "monitor-flush": _every(settings.MONITOR_FLUSH_INTERVAL, "apps.audit.tasks.monitor_flush_task"),
+    "blacklist-flush": _every(settings.BLACKLIST_FLUSH_INTERVAL, "apps.abuse.tasks.blacklist_flush_task"),
+    "abuse-sweep": _every(settings.ABUSE_SWEEP_INTERVAL, "apps.abuse.tasks.abuse_sweep_task"),
+    "redis-repair": _every(settings.REDIS_REPAIR_INTERVAL, "apps.onboarding.tasks.redis_repair_task"),
+    "audit-purge": _every(settings.AUDIT_PURGE_INTERVAL, "apps.audit.tasks.audit_purge_task"),
 }

@@ -143,9 +143,18 @@ SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS = float(os.environ.get("SYSTEM_SETTINGS_LOCA
 INBOUND_BATCH_SIZE = env_int("INBOUND_BATCH_SIZE", 200)
 INBOUND_SAFETY_INTERVAL = float(os.environ.get("INBOUND_SAFETY_INTERVAL", "5"))
 OUT_SMS_FLUSH_INTERVAL = float(os.environ.get("OUT_SMS_FLUSH_INTERVAL", "5"))
-DRAIN_BATCH_SIZE = env_int("DRAIN_BATCH_SIZE", 1000)
-# A claimed batch not acknowledged within this time is replayed (its worker died).
-DRAIN_STALE_AFTER_SECONDS = env_int("DRAIN_STALE_AFTER_SECONDS", 120)
+# Events per drain batch: one COPY each; 2000 keeps a batch well under a second.
+DRAIN_BATCH_SIZE = env_int("DRAIN_BATCH_SIZE", 2000)
+MONITOR_FLUSH_INTERVAL = float(os.environ.get("MONITOR_FLUSH_INTERVAL", "5"))
+BLACKLIST_FLUSH_INTERVAL = float(os.environ.get("BLACKLIST_FLUSH_INTERVAL", "5"))
+ABUSE_SWEEP_INTERVAL = float(os.environ.get("ABUSE_SWEEP_INTERVAL", "60"))
+# Redis lost its data -> sets rebuilt from PostgreSQL within this many seconds.
+REDIS_REPAIR_INTERVAL = float(os.environ.get("REDIS_REPAIR_INTERVAL", "15"))
+AUDIT_PURGE_INTERVAL = float(os.environ.get("AUDIT_PURGE_INTERVAL", "3600"))
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90)
+# Only one beat schedules at a time (celery-redbeat lock); a standby takes over within
+# this many seconds of the active one dying.
+BEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT", 30)
 
 # Client callbacks (Standard Webhooks).
 CALLBACK_TIMEOUT_SECONDS = float(os.environ.get("CALLBACK_TIMEOUT_SECONDS", "5"))

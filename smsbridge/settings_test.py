@@ -17,6 +17,10 @@ os.environ.setdefault("OUT_SMS_FLUSH_INTERVAL", "1")
 os.environ.setdefault("CALLBACK_DISPATCH_INTERVAL", "0.5")
 os.environ.setdefault("CALLBACK_MAX_ATTEMPTS", "3")
 os.environ.setdefault("HEARTBEAT_INTERVAL", "1")
+os.environ.setdefault("MONITOR_FLUSH_INTERVAL", "1")
+os.environ.setdefault("BLACKLIST_FLUSH_INTERVAL", "1")
+os.environ.setdefault("REDIS_REPAIR_INTERVAL", "1")
+os.environ.setdefault("BEAT_LOCK_TIMEOUT", "6")
 
 from .settings import *  # noqa: F403
 

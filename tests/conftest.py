@@ -21,6 +21,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from apps.clients.services import api_key_directory, client_create
+from apps.core import keys
 from apps.core.redis import get_redis
 from apps.core.system_settings import system_settings_get, system_settings_invalidate
 from apps.inbound.models import Gateway
@@ -53,6 +54,7 @@ def clean_redis() -> Iterator[None]:
     """Empty hot-path data and cache before each test (never the broker: workers live there)."""
     get_redis("data").flushdb()
     get_redis("cache").flushdb()
+    get_redis("data").set(keys.redis_ready(), time.time())  # a warmed Redis, as in service
     _forget_local_caches()
     yield
     _forget_local_caches()
@@ -172,9 +174,7 @@ def celery_processes(django_db_setup: None, django_db_blocker: Any) -> Iterator[
         logdir / "worker.log",
         env,
     )
-    beat = _start(
-        ["beat", "--loglevel", "INFO", "--schedule", str(logdir / "beat-schedule")], logdir / "beat.log", env
-    )
+    beat = _start(["beat", "--loglevel", "INFO"], logdir / "beat.log", env)
     procs = CeleryProcesses(worker, beat, logdir)
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=0.5):

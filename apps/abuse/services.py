@@ -1,21 +1,38 @@
-"""Blacklist changes: Redis at once (the hot path reads it), PostgreSQL through the queue."""
+"""Blacklist and abuse: Redis changes at once (the hot path reads it), PostgreSQL via the queue."""
 
 import json
 import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
 
 from apps.core import keys
+from apps.core.bulk import insert_ignoring_conflicts
+from apps.core.locks import lock_hold
 from apps.core.phone import Mobile
-from apps.core.redis import get_redis
+from apps.core.queues import Batch, batch_ack, queue_drain
+from apps.core.redis import get_redis, run_script
+from apps.core.system_settings import system_settings_get
+
+from .models import BlacklistAction, BlacklistEntry
+
+SWEEP_LOCK = "abuse_sweep"
+FLUSH_LOCK = "blacklist_flush"
+SCAN_COUNT = 1000
+ADD_CHUNK = 500  # numbers per Lua call: keeps each call short for other clients
 
 
-def _action(action: str, mobile: Mobile, *, source: str, reason: str, actor: str) -> str:
+def _action(action: str, mobile: str, *, country_code: str, source: str, reason: str, actor: str) -> str:
     return json.dumps(
         {
             "event_id": uuid.uuid4().hex,
             "action": action,
-            "mobile": mobile.key,
-            "country_code": str(mobile.country_code),
+            "mobile": mobile,
+            "country_code": country_code,
             "source": source,
             "reason": reason,
             "actor": actor,
@@ -24,21 +41,152 @@ def _action(action: str, mobile: Mobile, *, source: str, reason: str, actor: str
     )
 
 
+def blacklist_add_many(
+    *, mobiles: list[tuple[str, str]], source: str, reason: str = "", actor: str = ""
+) -> int:
+    """Blacklist (key, country code) pairs; returns how many were not listed before."""
+    added = 0
+    for start in range(0, len(mobiles), ADD_CHUNK):
+        args: list[str] = []
+        for key, country_code in mobiles[start : start + ADD_CHUNK]:
+            action = _action("add", key, country_code=country_code, source=source, reason=reason, actor=actor)
+            args += [key, keys.onboard_hash(key), action]
+        added += run_script(
+            "abuse/lua/blacklist_add.lua", keys=[keys.blacklist_mobiles(), keys.blacklist_queue()], args=args
+        )
+    return added
+
+
 def blacklist_add(*, mobile: Mobile, source: str, reason: str = "", actor: str = "") -> bool:
     """Blacklist ``mobile``; its pending hash goes too. True when it was not listed before."""
-    with get_redis().pipeline(transaction=True) as pipe:
-        pipe.sadd(keys.blacklist_mobiles(), mobile.key)
-        pipe.delete(keys.onboard_hash(mobile.key))
-        pipe.lpush(keys.blacklist_queue(), _action("add", mobile, source=source, reason=reason, actor=actor))
-        added, _, _ = pipe.execute()
-    return bool(added)
+    pair = [(mobile.key, str(mobile.country_code))]
+    return blacklist_add_many(mobiles=pair, source=source, reason=reason, actor=actor) == 1
 
 
 def blacklist_remove(*, mobile: Mobile, source: str, reason: str = "", actor: str = "") -> bool:
+    action = _action(
+        "remove", mobile.key, country_code=str(mobile.country_code), source=source, reason=reason, actor=actor
+    )
     with get_redis().pipeline(transaction=True) as pipe:
         pipe.srem(keys.blacklist_mobiles(), mobile.key)
-        pipe.lpush(
-            keys.blacklist_queue(), _action("remove", mobile, source=source, reason=reason, actor=actor)
-        )
+        pipe.lpush(keys.blacklist_queue(), action)
         removed, _ = pipe.execute()
     return bool(removed)
+
+
+# --- blacklist history into PostgreSQL -------------------------------------------------
+ACTION_COLUMNS = (
+    "event_id",
+    "action",
+    "mobile",
+    "country_code",
+    "source",
+    "reason",
+    "actor",
+    "occurred_at",
+    "recorded_at",
+)
+
+
+def blacklist_flush(*, batch_size: int | None = None) -> int:
+    return queue_drain(
+        queue=keys.blacklist_queue(),
+        lock=FLUSH_LOCK,
+        sink=_blacklist_sink,
+        batch_size=batch_size or settings.DRAIN_BATCH_SIZE,
+    )
+
+
+def _blacklist_sink(batch: Batch) -> int:
+    actions = [json.loads(item) for item in batch.items]
+    now = datetime.now(UTC).isoformat()
+    with transaction.atomic():
+        rows = [_action_row(a, now) for a in actions]
+        insert_ignoring_conflicts(model=BlacklistAction, columns=ACTION_COLUMNS, rows=rows)
+        _apply_to_current(actions)
+    batch_ack(batch)
+    return len(actions)
+
+
+def _action_row(a: dict, now: str) -> tuple:
+    occurred = datetime.fromtimestamp(a["created_at"], tz=UTC).isoformat()
+    return (
+        a["event_id"],
+        a["action"],
+        a["mobile"],
+        a["country_code"],
+        a["source"],
+        a["reason"][:255],
+        a["actor"][:150],
+        occurred,
+        now,
+    )
+
+
+def _apply_to_current(actions: list[dict]) -> None:
+    """The current blacklist table follows the last action per number in the batch."""
+    last = {a["mobile"]: a for a in actions}
+    removes = [m for m, a in last.items() if a["action"] == "remove"]
+    adds = [a for a in last.values() if a["action"] == "add"]
+    if removes:
+        BlacklistEntry.objects.filter(mobile__in=removes).delete()
+    entries = [
+        BlacklistEntry(
+            mobile=a["mobile"],
+            country_code=a["country_code"],
+            source=a["source"],
+            reason=a["reason"][:255],
+            actor=a["actor"][:150],
+            created_at=datetime.fromtimestamp(a["created_at"], tz=UTC),
+        )
+        for a in adds
+    ]
+    BlacklistEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=1000)
+
+
+# --- abuse sweep ---------------------------------------------------------------------------
+def abuse_sweep(*, progress: Callable[[int], None] | None = None) -> int:
+    """Blacklist every number whose abuse counter is at or over ``abuse_threshold``.
+
+    Walks the counters with SCAN (never KEYS, so Redis keeps serving), reads each page
+    of counters in one pipeline, and blacklists the page's offenders in one Lua call.
+    Returns how many numbers were newly blacklisted; -1 if another sweep is running.
+    """
+    threshold = system_settings_get().abuse_threshold
+    prefix = keys.abuse_counter("")
+    added = 0
+    with lock_hold(SWEEP_LOCK, timeout=60) as lock:
+        if lock is None:
+            return -1
+        r = get_redis()
+        scanned = 0
+        cursor: int = 0
+        while True:
+            cursor, page = r.scan(cursor=cursor, match=prefix + "*", count=SCAN_COUNT)
+            if page:
+                counts = r.mget(page)
+                offenders = [
+                    (str(k)[len(prefix) :], _country_code(str(k)[len(prefix) :]))
+                    for k, c in zip(page, counts, strict=True)
+                    if c is not None and int(str(c)) >= threshold
+                ]
+                if offenders:
+                    added += blacklist_add_many(
+                        mobiles=offenders, source="abuse_sweep", reason=f"{threshold}+ SMS in 24 h"
+                    )
+                scanned += len(page)
+                if progress:
+                    progress(scanned)
+                lock.extend(60, replace_ttl=True)
+            if cursor == 0:
+                return added
+
+
+def _country_code(key: str) -> str:
+    """The country code of a normalized key: the home country's for national numbers."""
+    if key.startswith("+"):
+        try:
+            return str(phonenumbers.parse(key).country_code)
+        except phonenumbers.NumberParseException:
+            return ""
+    return str(phonenumbers.country_code_for_region(settings.DEFAULT_REGION))

@@ -111,9 +111,23 @@ def batch_items(queue: str, batch_id: str) -> str:
     return f"{queue}:batch:{batch_id}"
 
 
+def dead_letter(queue: str) -> str:
+    """LIST of items of ``queue`` that failed on their own, kept for an operator."""
+    return f"{queue}:dead"
+
+
 def batch_index(queue: str) -> str:
     """ZSET batch_id -> claim time of the batches taken out of ``queue`` and not acked."""
     return f"{queue}:batches"
+
+
+def redis_ready() -> str:
+    """Set once the verified and blacklist sets are loaded from PostgreSQL (no TTL).
+
+    Missing means Redis lost its data: the hot path refuses to register until the
+    repair task has rebuilt the sets, so a verified number cannot onboard again.
+    """
+    return _k("redis_ready")
 
 
 # --- locks and heartbeats ------------------------------------------------------------

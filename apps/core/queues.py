@@ -6,14 +6,26 @@ handed out again before any new batch. Together with idempotent sinks (unique id
 ``ON CONFLICT DO NOTHING``) this gives exactly-once results from at-least-once work.
 """
 
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
 from redis.client import Pipeline
 
 from . import keys
+from .locks import lock_hold
 from .redis import get_redis, run_script
+
+logger = logging.getLogger(__name__)
+
+# Failures that say "not now" rather than "never": the batch stays in flight and the
+# next run replays it. Anything else is treated as a poisoned item (see queue_drain).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, redis.RedisError, SoftTimeLimitExceeded)
 
 
 @dataclass(frozen=True)
@@ -73,3 +85,49 @@ def queue_depth(queue: str) -> int:
         waiting, batch_ids = pipe.execute()
     in_flight = sum(r.llen(keys.batch_items(queue, b)) for b in batch_ids) if batch_ids else 0
     return int(waiting) + in_flight
+
+
+Sink = Callable[[Batch], int]
+
+
+def queue_drain(*, queue: str, lock: str, sink: Sink, batch_size: int, max_batches: int = 100) -> int:
+    """Feed ``queue`` to ``sink`` batch by batch under ``lock``; returns items handled.
+
+    ``sink`` must be idempotent and acknowledge the batch (``batch_ack``), ideally
+    atomically with its effects. A batch the sink cannot take for a non-transient
+    reason is retried item by item; an item that still fails goes to the queue's
+    dead-letter list for an operator, so one bad item never blocks the queue.
+    """
+    handled = 0
+    with lock_hold(lock) as held:
+        if held is None:
+            return 0
+        for _ in range(max_batches):
+            batch = batch_claim(queue=queue, size=batch_size)
+            if batch is None:
+                break
+            handled += _feed(batch, sink)
+            held.extend(held.timeout or 15, replace_ttl=True)
+    return handled
+
+
+def _feed(batch: Batch, sink: Sink) -> int:
+    try:
+        return sink(batch)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception(
+            "batch %s of %s failed; retrying its %d items one by one", batch.id, batch.queue, len(batch.items)
+        )
+    handled = 0
+    for index, item in enumerate(batch.items):
+        try:
+            handled += sink(Batch(queue=batch.queue, id=f"{batch.id}.{index}", items=[item]))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            logger.exception("dead-lettering an item of %s", batch.queue)
+            get_redis().lpush(keys.dead_letter(batch.queue), item)
+    batch_ack(batch)
+    return handled

@@ -150,11 +150,19 @@ def test_register_runs_no_sql(api, client_creds, warm_hot_path, django_assert_nu
     assert response.status_code == 200
 
 
-def test_authentication_survives_redis_losing_the_key_directory(api, client_creds):
-    get_redis().flushdb()
+def test_after_redis_lost_its_data_register_waits_for_the_repair(api, client_creds):
     from apps.clients.services import api_key_directory
+    from apps.onboarding.services.repair import redis_repair
 
+    get_redis().flushdb()
     api_key_directory.forget_local()
+
+    waiting = register(api, client_creds)
+    assert waiting.status_code == 503
+    assert waiting.json()["code"] == "warming_up"
+    assert int(waiting["Retry-After"]) > 0
+
+    redis_repair()
 
     assert register(api, client_creds).status_code == 200
     assert get_redis().hlen(keys.api_keys()) == 2  # the key and the sentinel

@@ -1,12 +1,16 @@
 -- Register a number for onboarding in one atomic step.
 -- KEYS: out_sms_numbers, blacklist_mobiles, onboard_hash:{m}, onboard_clients:{m},
---       client rate key, number rate key, sms_monitor_queue
+--       client rate key, number rate key, sms_monitor_queue, redis_ready
 -- ARGV: mobile, new hash, hash TTL (s), client id, now (ms), clients TTL (s),
 --       client limit per minute, number limit per hour, monitor event JSON
--- Returns {outcome, hash, ttl_ms}; outcome one of ok, blacklisted, verified, rate_limited.
+-- Returns {outcome, hash, ttl_ms}; outcome one of ok, not_ready, blacklisted, verified,
+-- rate_limited. not_ready: Redis lost its data and the sets are not rebuilt yet.
 -- A still-pending hash is returned again rather than replaced, so a retried register
 -- never invalidates an SMS the person may already have sent.
 local mobile = ARGV[1]
+if redis.call('EXISTS', KEYS[8]) == 0 then
+  return {'not_ready', '', 0}
+end
 if redis.call('SISMEMBER', KEYS[2], mobile) == 1 then
   return {'blacklisted', '', 0}
 end

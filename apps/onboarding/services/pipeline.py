@@ -9,7 +9,6 @@ everything done (the batch is gone): each SMS gets exactly one verdict.
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -17,13 +16,13 @@ from django.conf import settings
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
-from apps.core.locks import lock_hold
 from apps.core.phone import mobile_parse
-from apps.core.queues import Batch, batch_ack, batch_claim
+from apps.core.queues import Batch, batch_ack, queue_drain
 from apps.core.redis import get_redis
 from apps.core.system_settings import Settings, system_settings_get
 
 from .checks import SmsContext, Verdict, checks_run
+from .repair import redis_ensure_ready
 
 logger = logging.getLogger(__name__)
 
@@ -31,37 +30,31 @@ VALIDATE_LOCK = "sms_validate"
 MAX_BATCHES_PER_RUN = 500  # bounds one task run; the next kick or beat tick continues
 
 
-@dataclass(frozen=True)
-class BatchOutcome:
-    judged: int
-    valid: int
+def sms_validate_pending(*, batch_size: int | None = None) -> int:
+    """Judge everything queued, under the validation lock; returns how many were judged.
+
+    Waits (judges nothing) while Redis is not known to hold the verified and blacklist
+    sets, since the duplicate and blacklist checks would pass wrongly.
+    """
+    if not redis_ensure_ready():
+        return 0
+    return queue_drain(
+        queue=keys.sms_inbound_queue(),
+        lock=VALIDATE_LOCK,
+        sink=sms_validate_batch,
+        batch_size=batch_size or settings.INBOUND_BATCH_SIZE,
+        max_batches=MAX_BATCHES_PER_RUN,
+    )
 
 
-def sms_validate_pending(*, batch_size: int | None = None) -> BatchOutcome:
-    """Drain the inbound queue under the validation lock; a no-op if another holds it."""
-    size = batch_size or settings.INBOUND_BATCH_SIZE
-    judged = valid = 0
-    with lock_hold(VALIDATE_LOCK) as lock:
-        if lock is None:
-            return BatchOutcome(0, 0)
-        for _ in range(MAX_BATCHES_PER_RUN):
-            batch = batch_claim(queue=keys.sms_inbound_queue(), size=size)
-            if batch is None:
-                break
-            outcome = sms_validate_batch(batch=batch)
-            judged, valid = judged + outcome.judged, valid + outcome.valid
-            lock.extend(lock.timeout or 15, replace_ttl=True)
-    return BatchOutcome(judged, valid)
-
-
-def sms_validate_batch(*, batch: Batch) -> BatchOutcome:
+def sms_validate_batch(batch: Batch) -> int:
     config = system_settings_get()
     now = time.time()
     contexts = [_context(json.loads(item), now) for item in batch.items]
     _load_state(contexts)
     verdicts = _judge(contexts, config)
     _apply(batch, contexts, verdicts)
-    return BatchOutcome(judged=len(contexts), valid=sum(v.valid for v in verdicts))
+    return len(contexts)
 
 
 def _context(sms: dict, now: float) -> SmsContext:

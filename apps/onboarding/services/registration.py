@@ -21,6 +21,8 @@ from apps.core.redis import get_redis, run_script
 from apps.core.system_settings import system_settings_get
 from apps.core.timeutil import from_epoch_ms
 
+WARMING_RETRY_AFTER = 5
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -65,6 +67,7 @@ def number_register(*, mobile: Mobile, client_id: str) -> Registration:
             keys.register_rate(client_id, now_ms // 60_000),
             keys.register_number_rate(mobile.key, now_ms // 3_600_000),
             keys.sms_monitor_queue(),
+            keys.redis_ready(),
         ],
         args=[
             mobile.key,
@@ -91,6 +94,8 @@ def number_register(*, mobile: Mobile, client_id: str) -> Registration:
 
 
 def _raise_for(outcome: str, ttl_ms: int) -> None:
+    if outcome == "not_ready":
+        raise _not_ready()
     if outcome == "blacklisted":
         raise ApplicationError("This number is blacklisted.", code="blacklisted", status_code=403)
     if outcome == "verified":
@@ -113,7 +118,10 @@ def number_status(*, mobile: Mobile, client_id: str) -> str:
         pipe.sismember(keys.blacklist_mobiles(), mobile.key)
         pipe.sismember(keys.out_sms_numbers(), mobile.key)
         pipe.exists(keys.onboard_hash(mobile.key))
-        registered_until, blacklisted, verified, pending = pipe.execute()
+        pipe.exists(keys.redis_ready())
+        registered_until, blacklisted, verified, pending, ready = pipe.execute()
+    if not ready:
+        raise _not_ready()
     if registered_until is None:
         raise _not_registered()
     if blacklisted:
@@ -140,6 +148,18 @@ def pending_sms_link(*, mobile: Mobile, client_id: str) -> str:
         )
     body = f"{system_settings_get().hash_header}:{current_hash}"
     return sms_link_build(to=settings.SMS_RECEIVING_NUMBER, body=body)
+
+
+def _not_ready() -> ApplicationError:
+    from ..tasks import redis_repair_kick
+
+    redis_repair_kick()
+    return ApplicationError(
+        "Reloading verified numbers after a restart; retry shortly.",
+        code="warming_up",
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        retry_after=WARMING_RETRY_AFTER,
+    )
 
 
 def _not_registered() -> ApplicationError:

@@ -13,8 +13,7 @@ from django.db import transaction
 from apps.clients.models import CallbackDelivery, Client
 from apps.clients.webhooks import callback_payload, callbacks_queue_on_commit
 from apps.core import keys
-from apps.core.locks import lock_hold
-from apps.core.queues import Batch, batch_ack, batch_claim
+from apps.core.queues import Batch, batch_ack, queue_drain
 from apps.core.timeutil import iso_utc
 
 from ..models import OutSms
@@ -22,19 +21,9 @@ from ..models import OutSms
 FLUSH_LOCK = "out_sms_flush"
 
 
-def out_sms_flush(*, batch_size: int = 500, max_batches: int = 100) -> int:
+def out_sms_flush(*, batch_size: int = 500) -> int:
     """Move verified numbers from Redis to PostgreSQL; returns how many were handled."""
-    handled = 0
-    with lock_hold(FLUSH_LOCK) as lock:
-        if lock is None:
-            return 0
-        for _ in range(max_batches):
-            batch = batch_claim(queue=keys.out_sms_queue(), size=batch_size)
-            if batch is None:
-                break
-            handled += _flush_batch(batch)
-            lock.extend(lock.timeout or 15, replace_ttl=True)
-    return handled
+    return queue_drain(queue=keys.out_sms_queue(), lock=FLUSH_LOCK, sink=_flush_batch, batch_size=batch_size)
 
 
 def _flush_batch(batch: Batch) -> int:

@@ -1,0 +1,107 @@
+"""Rebuild Redis from PostgreSQL when Redis has lost its data.
+
+Redis runs the hot path alone, so after a restart without persistence, a failover or
+a flush, the verified and blacklisted sets must come back before anything trusts them.
+The ``redis_ready`` marker is written last: until it exists, register and status
+answer 503 and the pipeline judges nothing, so a verified number can never onboard
+again in the gap. The beat task repairs within REDIS_REPAIR_INTERVAL; a request that
+finds the marker missing also queues a repair at once.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import redis
+from django.db import DatabaseError
+
+from apps.abuse.models import BlacklistEntry
+from apps.clients.services import api_key_directory
+from apps.core import keys
+from apps.core.locks import lock_hold
+from apps.core.redis import get_redis
+from apps.inbound.services import gateway_directory, gateway_token_directory
+
+from ..models import OutSms
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 10_000
+REPAIR_LOCK = "redis_repair"
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    verified: int
+    blacklisted: int
+    seconds: float
+
+
+def redis_is_ready() -> bool:
+    return bool(get_redis().exists(keys.redis_ready()))
+
+
+def redis_repair(*, force: bool = False, progress: Progress | None = None) -> RepairReport | None:
+    """Load the sets from PostgreSQL if Redis lost them (or always, with ``force``).
+
+    Returns None when there was nothing to do or another process is repairing. Only
+    adds members: Redis may hold newer verdicts and blacklistings not yet drained.
+    """
+    if not force and redis_is_ready():
+        return None
+    with lock_hold(REPAIR_LOCK, timeout=300) as lock:
+        if lock is None:
+            return None
+        started = time.monotonic()
+        verified = _load_set(
+            keys.out_sms_numbers(), _column(OutSms, "local_mobile"), progress, "verified numbers"
+        )
+        blacklisted = _load_set(
+            keys.blacklist_mobiles(), _column(BlacklistEntry, "mobile"), progress, "blacklisted numbers"
+        )
+        for directory in (api_key_directory, gateway_directory, gateway_token_directory):
+            directory.rebuild()
+        get_redis().set(keys.redis_ready(), time.time())
+    report = RepairReport(verified, blacklisted, round(time.monotonic() - started, 3))
+    logger.warning("redis repaired from PostgreSQL: %s", report)
+    return report
+
+
+def redis_ensure_ready() -> bool:
+    """True when the sets can be trusted, repairing first if needed (workers only: SQL)."""
+    try:
+        if redis_is_ready():
+            return True
+        redis_repair()
+        return redis_is_ready()
+    except (DatabaseError, redis.RedisError) as exc:
+        logger.warning("redis is not ready and cannot be repaired yet: %s", exc)
+        return False
+
+
+def _column(model: type[OutSms] | type[BlacklistEntry], field: str) -> Iterator[str]:
+    return model.objects.order_by().values_list(field, flat=True).iterator(chunk_size=CHUNK)
+
+
+def _load_set(key: str, members: Iterator[str], progress: Progress | None, label: str) -> int:
+    total = 0
+    chunk: list[str] = []
+    for member in members:
+        chunk.append(member)
+        if len(chunk) == CHUNK:
+            total += _sadd(key, chunk)
+            chunk = []
+            if progress:
+                progress(label, total)
+    total += _sadd(key, chunk)
+    if progress:
+        progress(label, total)
+    return total
+
+
+def _sadd(key: str, members: list[str]) -> int:
+    if members:
+        get_redis().sadd(key, *members)
+    return len(members)
