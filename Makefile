@@ -21,7 +21,6 @@ export PORT
 TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
 # Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
 PYTEST_ARGS ?=
-BENCH_ARGS ?=
 
 .PHONY: help venv run test lint format bench migrate shell worker beat flower web clean
 
@@ -70,9 +69,9 @@ format: $(STAMP) ## apply ruff's fixes and format the code
 	$(BIN)/ruff format .
 
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsbridge_bench
-bench: $(STAMP) ## run the benchmark (scripts/bench.py, BENCH_ARGS=... to pass options)
+bench: $(STAMP) ## run the benchmark (scripts/bench.py; BENCH_SECONDS, BENCH_CONNECTIONS tune it)
 	scripts/ensure_services.sh --postgres
-	$(PY) scripts/bench.py $(BENCH_ARGS)
+	$(PY) scripts/bench.py
 
 migrate: $(STAMP) ## apply database migrations
 	scripts/ensure_services.sh

@@ -29,13 +29,9 @@ broker_connection_timeout = 2
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 worker_send_task_events = True
 
-# celery-redbeat: the schedule and a lock live in the broker's Redis, so only one of
-# several beat processes schedules; a standby takes over when the lock times out.
-beat_scheduler = "redbeat.RedBeatScheduler"
-redbeat_redis_url = settings.CELERY_BROKER_URL
-redbeat_key_prefix = f"{settings.REDIS_KEY_PREFIX}redbeat:"
-redbeat_lock_timeout = settings.BEAT_LOCK_TIMEOUT
-beat_max_loop_interval = max(1, settings.BEAT_LOCK_TIMEOUT // 5)
+# Several beat processes may run; only the holder of a Redis lock sends tasks, and a
+# standby takes over within BEAT_LOCK_TIMEOUT of its death (apps/core/beat.py).
+beat_scheduler = "apps.core.beat:SingleBeatScheduler"
 task_send_sent_event = True
 
 

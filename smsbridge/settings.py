@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.clients",
     "apps.inbound",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -152,8 +154,8 @@ ABUSE_SWEEP_INTERVAL = float(os.environ.get("ABUSE_SWEEP_INTERVAL", "60"))
 REDIS_REPAIR_INTERVAL = float(os.environ.get("REDIS_REPAIR_INTERVAL", "15"))
 AUDIT_PURGE_INTERVAL = float(os.environ.get("AUDIT_PURGE_INTERVAL", "3600"))
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90)
-# Only one beat schedules at a time (celery-redbeat lock); a standby takes over within
-# this many seconds of the active one dying.
+# Only one beat schedules at a time (a Redis lock, apps/core/beat.py); a standby takes
+# over within this many seconds of the active one dying.
 BEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT", 30)
 
 # Client callbacks (Standard Webhooks).
@@ -184,6 +186,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Prove that a person owns a mobile number by reverse SMS.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,6 +205,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Behind a TLS-terminating proxy or load balancer: trust its X-Forwarded-Proto/Host,
+# so absolute URLs (and so Twilio's signature check) see the URL the gateway called.
+if env_bool("DJANGO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+# Optional public base URL (https://bridge.example.com) used to check Twilio signatures
+# when the proxy rewrites the host or path.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
 LOGGING = {
     "version": 1,

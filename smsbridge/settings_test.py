@@ -24,4 +24,8 @@ os.environ.setdefault("BEAT_LOCK_TIMEOUT", "6")
 
 from .settings import *  # noqa: F403
 
+# Static files come from the apps' folders in tests; no collectstatic needed.
+STATIC_ROOT = None  # type: ignore[assignment]
+WHITENOISE_USE_FINDERS = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -194,6 +194,12 @@ def celery_worker(celery_processes: CeleryProcesses, transactional_db: None) -> 
     return celery_processes
 
 
+@pytest.fixture
+def database_url(transactional_db: None) -> str:
+    """The test database's URL, for processes a test starts itself (committed data only)."""
+    return _celery_env()["DATABASE_URL"]
+
+
 def wait_for(predicate: Any, *, timeout: float = 15.0, interval: float = 0.05, message: str = "") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail with ``message`` after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -30,6 +30,8 @@ def insert_ignoring_conflicts(
         cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")  # noqa: S608
         cursor.copy_expert(f"COPY {stage} ({cols}) FROM STDIN WITH (FORMAT csv)", csv_buffer(rows))
         cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING")  # noqa: S608
+        # Dropped now, not only at commit: a caller's outer transaction may stage again.
+        cursor.execute(f"DROP TABLE {stage}")
 
 
 def csv_buffer(rows: Sequence[Sequence[Any]]) -> io.StringIO:

@@ -53,8 +53,9 @@ def onboard_clients(mobile: str) -> str:
 ONBOARD_CLIENTS_TTL = 30 * 86400
 
 
-def register_rate(client_id: str, window: int) -> str:
-    return _k(f"rate:register:{client_id}:{window}")
+def register_rate(client_id: str) -> str:
+    """INT: registrations by a client in the current minute (window starts at the first)."""
+    return _k(f"rate:register:{client_id}")
 
 
 # --- credentials (rebuilt from PostgreSQL when missing) -------------------------------
@@ -139,5 +140,11 @@ def heartbeat(role: str) -> str:
     return _k(f"heartbeat:{role}")
 
 
-def register_number_rate(mobile: str, window: int) -> str:
-    return _k(f"rate:register_number:{mobile}:{window}")
+def heartbeat_runs() -> str:
+    """INT: heartbeats run so far (each is one beat tick run by one worker)."""
+    return _k("heartbeat:runs")
+
+
+def register_number_rate(mobile: str) -> str:
+    """INT: registrations of a number in the current hour (window starts at the first)."""
+    return _k(f"rate:register_number:{mobile}")

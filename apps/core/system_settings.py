@@ -51,7 +51,7 @@ class Settings:
 
 DEFAULTS = Settings()
 DESCRIPTIONS = {
-    "salt_length": "Length in hex characters of the random salt mixed into each onboarding hash.",
+    "salt_length": "Hex characters of random salt mixed into each onboarding hash (rounded down to even).",
     "permitted_headers": "Accepted SMS headers (HEADER:hash); the first is used to build hashes.",
     "check_sequence": "Order in which validation checks run; the pipeline stops at the first failure.",
     "check_enabled": "Per-check switch; a disabled check is recorded as skipped (3).",

@@ -12,5 +12,8 @@ HEARTBEAT_TTL = 300
 def heartbeat_task() -> float:
     """Queued by beat, run by a worker: its timestamp proves both are alive."""
     now = time.time()
-    get_redis().set(keys.heartbeat("worker"), now, ex=HEARTBEAT_TTL)
+    with get_redis().pipeline(transaction=False) as pipe:
+        pipe.set(keys.heartbeat("worker"), now, ex=HEARTBEAT_TTL)
+        pipe.incr(keys.heartbeat_runs())
+        pipe.execute()
     return now

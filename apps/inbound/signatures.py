@@ -38,7 +38,8 @@ def twilio_signature_verify(*, gateway: GatewayRecord, request: HttpRequest, sig
         raise _unauthorized("X-Twilio-Signature header is required.")
     params = {key: request.POST.get(key) for key in request.POST}
     validator = RequestValidator(gateway.secret)
-    if not validator.validate(request.build_absolute_uri(), params, signature):
+    url = settings.PUBLIC_BASE_URL + request.get_full_path() if settings.PUBLIC_BASE_URL else None
+    if not validator.validate(url or request.build_absolute_uri(), params, signature):
         raise _unauthorized("X-Twilio-Signature does not match this request.")
 
 

@@ -45,11 +45,40 @@ def test_the_hash_is_sha256_of_header_then_number_then_salt():
 
 
 def test_it_keys_foreign_numbers_by_e164(api, client_creds):
+    system_setting_set(key="allowed_country_codes", value=["91", "1"])
+
     response = register(api, client_creds, "+14155552671")
 
     assert response.status_code == 200
     assert response.json()["mobile_number"] == "+14155552671"
     assert get_redis().exists(keys.onboard_hash("+14155552671"))
+
+
+def test_it_refuses_numbers_from_countries_that_may_not_onboard(api, client_creds):
+    response = register(api, client_creds, "+14155552671")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "country_not_allowed"
+    assert not get_redis().exists(keys.onboard_hash("+14155552671"))
+
+
+def test_the_salt_has_salt_length_hex_characters(api, client_creds, monkeypatch):
+    from apps.onboarding.services import registration
+
+    salts = []
+    real = registration.onboard_hash_compute
+
+    def spy(*, header, mobile, salt):
+        salts.append(salt)
+        return real(header=header, mobile=mobile, salt=salt)
+
+    monkeypatch.setattr(registration, "onboard_hash_compute", spy)
+    system_setting_set(key="salt_length", value=24)
+
+    register(api, client_creds)
+
+    assert len(salts[0]) == 24
+    int(salts[0], 16)
 
 
 def test_a_second_register_returns_the_pending_hash_unchanged(api, client_creds):

@@ -68,7 +68,9 @@ def test_it_fails_the_mobile_check_for_a_sender_that_is_not_a_mobile_number(api,
 
 
 def test_it_fails_the_foreign_number_check_outside_allowed_countries(api, gateway, client_creds):
+    system_setting_set(key="allowed_country_codes", value=["91", "1"])
     body = api.get("/onboard/register/+14155552671", **client_creds.auth).json()["sms_body"]
+    system_setting_set(key="allowed_country_codes", value=["91"])
 
     event = judge(api, gateway, "+14155552671", body)
 

@@ -46,10 +46,14 @@ def sms_link_build(*, to: str, body: str) -> str:
 
 def number_register(*, mobile: Mobile, client_id: str) -> Registration:
     config = system_settings_get()
+    if config.is_enabled("foreign_number") and str(mobile.country_code) not in config.allowed_country_codes:
+        raise ApplicationError(
+            f"Numbers from country code +{mobile.country_code} cannot onboard here.",
+            code="country_not_allowed",
+        )
     header = config.hash_header
-    new_hash = onboard_hash_compute(
-        header=header, mobile=mobile.key, salt=secrets.token_hex(config.salt_length)
-    )
+    salt = secrets.token_hex(max(1, config.salt_length // 2))  # salt_length hex characters
+    new_hash = onboard_hash_compute(header=header, mobile=mobile.key, salt=salt)
     now_ms = int(time.time() * 1000)
     event = monitor_event(
         status="onboard_requested",
@@ -64,8 +68,8 @@ def number_register(*, mobile: Mobile, client_id: str) -> Registration:
             keys.blacklist_mobiles(),
             keys.onboard_hash(mobile.key),
             keys.onboard_clients(mobile.key),
-            keys.register_rate(client_id, now_ms // 60_000),
-            keys.register_number_rate(mobile.key, now_ms // 3_600_000),
+            keys.register_rate(client_id),
+            keys.register_number_rate(mobile.key),
             keys.sms_monitor_queue(),
             keys.redis_ready(),
         ],

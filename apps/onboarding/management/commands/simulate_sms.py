@@ -10,6 +10,7 @@ from apps.core import keys
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.redis import get_redis
+from apps.core.timeutil import iso_utc
 from apps.inbound.models import Gateway
 from apps.inbound.services import InboundSms, gateway_lookup, sms_enqueue
 from apps.onboarding.services.registration import number_register
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(f"register refused ({exc.code}): {exc.detail}") from exc
         self.stdout.write(
-            f"registered {mobile.key}: {registration.sms_body} (expires {registration.expires_at})"
+            f"registered {mobile.key}: {registration.sms_body} (expires {iso_utc(registration.expires_at)})"
         )
         body = options["message"] or registration.sms_body
         sms = InboundSms(mobile.e164, body, timezone.now(), f"simulate-{time.time_ns()}")

@@ -1,0 +1,248 @@
+"""Processes a test starts and stops itself, always by its own process id.
+
+A ``Cluster`` is a private Redis server (on a free port, no persistence) with Celery
+worker and beat processes wired to it and to the test PostgreSQL database, so a test
+can kill -9 any of them, or the Redis server, without touching anything else.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class RedisServer:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
+            start_new_session=True,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        wait_until(lambda: _pings(client), 10, f"redis on port {self.port}")
+
+    def kill(self) -> None:
+        """kill -9: Redis loses everything (no persistence), like a crashed instance."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+class CeleryProcess:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "smsbridge", *self.args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill -9 takes its pool children too
+        )
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    @property
+    def alive(self) -> bool:
+        return bool(self.proc and self.proc.poll() is None)
+
+
+class Cluster:
+    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="smsbridge-cluster-"))
+        self.redis = RedisServer(self.workdir)
+        self.redis.start()
+        self.env = dict(os.environ)
+        self.env.update(
+            DJANGO_SETTINGS_MODULE="smsbridge.settings_test",
+            DATABASE_URL=database_url,
+            REDIS_URL=self.redis.url(0),
+            CELERY_BROKER_URL=self.redis.url(1),
+            CELERY_RESULT_BACKEND=self.redis.url(2),
+            CACHE_URL=self.redis.url(3),
+            PYTHONUNBUFFERED="1",
+            **(extra_env or {}),
+        )
+        self.workers: list[CeleryProcess] = []
+        self.beats: list[CeleryProcess] = []
+
+    def worker(self, concurrency: int = 2) -> CeleryProcess:
+        n = len(self.workers)
+        args = [
+            "worker",
+            "--loglevel",
+            "INFO",
+            "-c",
+            str(concurrency),
+            "-O",
+            "fair",
+            "--hostname",
+            f"w{n}@%h",
+        ]
+        proc = CeleryProcess(args, self.env, self.workdir / f"worker{n}.log")
+        proc.start()
+        self.workers.append(proc)
+        return proc
+
+    def beat(self) -> CeleryProcess:
+        proc = CeleryProcess(
+            ["beat", "--loglevel", "INFO"], self.env, self.workdir / f"beat{len(self.beats)}.log"
+        )
+        proc.start()
+        self.beats.append(proc)
+        return proc
+
+    def data(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis.url(0), decode_responses=True)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.workdir.glob("*.log")))
+
+    def settings_overrides(self) -> dict[str, str]:
+        """Point this test process's Django at the cluster's Redis."""
+        return {
+            "REDIS_URL": self.redis.url(0),
+            "CELERY_BROKER_URL": self.redis.url(1),
+            "CELERY_RESULT_BACKEND": self.redis.url(2),
+            "CACHE_URL": self.redis.url(3),
+        }
+
+    def stop(self) -> None:
+        for proc in self.beats + self.workers:
+            proc.stop()
+        self.redis.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class TcpProxy:
+    """A loopback TCP proxy a test can cut, to make a server unreachable for a while."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.up = True
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """Refuse new connections and break the open ones."""
+        self.up = False
+        with self._lock:
+            for conn in self._conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                    conn.close()
+                except OSError:
+                    pass
+            self._conns.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self._server.close()
+
+
+@contextmanager
+def cluster(database_url: str, **extra_env: str) -> Iterator[Cluster]:
+    c = Cluster(database_url, extra_env)
+    try:
+        yield c
+    finally:
+        c.stop()
