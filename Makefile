@@ -39,6 +39,7 @@ run: $(STAMP) ## start web, worker, beat and flower for development (Ctrl-C stop
 	scripts/ensure_services.sh
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py warm_redis --if-needed
 	$(PY) manage.py bootstrap_demo
 	@echo
 	@echo "  web      http://127.0.0.1:$(PORT)/"

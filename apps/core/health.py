@@ -1,13 +1,11 @@
 """Health of the bridge's parts, answered quickly and never with an exception."""
 
-import time
-
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from . import keys
 from .redis import get_redis
+from .selectors import heartbeat_age
 
 
 def redis_status() -> str:
@@ -27,14 +25,14 @@ def database_status() -> str:
 
 
 def background_workers_status() -> str:
-    """``running`` when a beat-queued heartbeat ran recently, else ``stale`` or ``unknown``."""
+    """``running`` when a beat-queued heartbeat ran recently, else ``stale`` or ``not_running``."""
     try:
-        beat = get_redis().get(keys.heartbeat("worker"))
+        age = heartbeat_age()
     except redis.RedisError:
         return "unknown"
-    if beat is None:
+    if age is None:
         return "not_running"
-    return "running" if time.time() - float(beat) < settings.HEARTBEAT_STALE_AFTER else "stale"
+    return "running" if age < settings.HEARTBEAT_STALE_AFTER else "stale"
 
 
 def health_report() -> dict[str, str]:

@@ -1,0 +1,36 @@
+import json
+from dataclasses import asdict
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from apps.core.health import health_report
+from apps.core.selectors import heartbeat_age, queue_stats
+
+
+class Command(BaseCommand):
+    help = (
+        "Show queue lengths, in-flight batches, dead letters, lag (age of the oldest event) and heartbeats."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print one JSON object")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        stats = queue_stats()
+        health = health_report()
+        if options["json"]:
+            queues = [asdict(s) for s in stats]
+            self.stdout.write(
+                json.dumps({"health": health, "heartbeat_age_seconds": heartbeat_age(), "queues": queues})
+            )
+            return
+        self.stdout.write(
+            f"status: {health['status']}  redis: {health['redis']}  database: {health['database']}"
+        )
+        self.stdout.write(
+            f"background workers: {health['background_workers']} (last heartbeat {heartbeat_age()} s ago)"
+        )
+        self.stdout.write(f"{'queue':<10} {'waiting':>8} {'in flight':>10} {'dead':>6} {'lag (s)':>9}")
+        for s in stats:
+            self.stdout.write(f"{s.name:<10} {s.waiting:>8} {s.in_flight:>10} {s.dead:>6} {s.lag_seconds:>9}")
