@@ -22,7 +22,20 @@ task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
 task_soft_time_limit = 120
 task_time_limit = 150
-broker_transport_options = {"visibility_timeout": 600}
+# Socket timeouts and health checks so that a Redis restart or failover surfaces as an
+# error (and a reconnect) instead of a worker or beat blocked forever on a dead socket.
+broker_transport_options = {
+    "visibility_timeout": 600,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 3,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
+}
+redis_socket_timeout = 10
+redis_socket_connect_timeout = 3
+redis_retry_on_timeout = True
+redis_backend_health_check_interval = 10
 broker_connection_retry_on_startup = True
 # Publishing from a web request must fail fast, not hang, when the broker is away.
 broker_connection_timeout = 2

@@ -63,6 +63,8 @@ for role in ("data", "broker", "results", "cache"):
     get_redis(role).flushdb()
 system_setting_set(key="register_rate_per_minute", value=10**9)
 system_setting_set(key="register_per_number_per_hour", value=10**9)
+from apps.onboarding.services.repair import redis_repair
+redis_repair(force=True)
 """
 
 
@@ -155,6 +157,92 @@ def measure(kind: str, creds: dict[str, str]) -> dict[str, float]:
     }
 
 
+# --- background work, measured in-process against the same PostgreSQL and Redis ---------
+FLUSH_EVENTS = int(os.environ.get("BENCH_FLUSH_EVENTS", "50000"))
+SWEEP_COUNTERS = int(os.environ.get("BENCH_SWEEP_COUNTERS", "1000000"))
+
+
+def django_setup() -> None:
+    os.environ.update(BENCH_ENV)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def measure_flush() -> dict[str, float]:
+    """Monitor-event flush rate (Redis -> PostgreSQL) beside a raw COPY of the same rows."""
+    from django.db import connection
+
+    from apps.audit import services as audit
+    from apps.audit.events import monitor_event
+    from apps.audit.models import MonitorEvent
+    from apps.core import keys
+    from apps.core.bulk import csv_buffer
+    from apps.core.redis import get_redis
+
+    events = [
+        monitor_event(
+            status="invalid", mobile=f"98{n:08d}", reason="header_hash", check_results={"mobile": 1}
+        )
+        for n in range(FLUSH_EVENTS)
+    ]
+    now = datetime.now(UTC).isoformat()
+    rows = [audit._row(json.loads(e), now) for e in events]
+    table = MonitorEvent._meta.db_table
+    cols = ", ".join(audit.COLUMNS)
+    copy_rates, flush_rates = [], []
+    for _ in range(3):
+        MonitorEvent.objects.all().delete()
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", csv_buffer(rows))
+        copy_rates.append(FLUSH_EVENTS / (time.perf_counter() - started))
+
+        MonitorEvent.objects.all().delete()
+        r = get_redis()
+        for start in range(0, FLUSH_EVENTS, 5000):
+            r.lpush(keys.sms_monitor_queue(), *events[start : start + 5000])
+        started = time.perf_counter()
+        flushed = audit.monitor_flush()
+        flush_rates.append(flushed / (time.perf_counter() - started))
+        if not flushed == FLUSH_EVENTS == MonitorEvent.objects.count():
+            raise SystemExit("bench: the flush lost or duplicated events")
+    MonitorEvent.objects.all().delete()
+    copy_rate, flush_rate = max(copy_rates), max(flush_rates)
+    return {
+        "events": FLUSH_EVENTS,
+        "copy_rows_per_second": round(copy_rate),
+        "flush_events_per_second": round(flush_rate),
+        "flush_vs_copy": round(flush_rate / copy_rate, 3),
+    }
+
+
+def measure_sweep() -> dict[str, float]:
+    from apps.abuse.services import abuse_sweep
+    from apps.core import keys
+    from apps.core.redis import get_redis
+    from apps.core.system_settings import system_settings_get
+
+    r = get_redis()
+    r.flushdb()
+    threshold = system_settings_get().abuse_threshold
+    with r.pipeline(transaction=False) as pipe:
+        for n in range(SWEEP_COUNTERS):
+            count = threshold if n % 100 == 0 else 1  # 1 % are offenders
+            pipe.set(keys.abuse_counter(f"9{n:09d}"), count, ex=86400)
+            if n % 10_000 == 9_999:
+                pipe.execute()
+        pipe.execute()
+    started = time.perf_counter()
+    added = abuse_sweep()
+    seconds = time.perf_counter() - started
+    if added != SWEEP_COUNTERS // 100:
+        raise SystemExit(f"bench: the sweep found {added} offenders, not {SWEEP_COUNTERS // 100}")
+    r.flushdb()
+    return {"counters": SWEEP_COUNTERS, "offenders": added, "seconds": round(seconds, 2)}
+
+
 def main() -> None:
     creds = setup()
     server = start_server()
@@ -164,17 +252,21 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=15)
-        manage(
-            "shell",
-            "-c",
-            "from apps.core.redis import get_redis\n[get_redis(r).flushdb() for r in ('data','broker','results','cache')]",
-        )
+    django_setup()
+    from apps.core.redis import get_redis
+
+    for role in ("data", "broker", "results", "cache"):
+        get_redis(role).flushdb()
+    flush = measure_flush()
+    sweep = measure_sweep()
     live = results["live"]["rps"]
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "setup": {"server": "gunicorn, 2 sync workers", "connections": CONNECTIONS, "seconds_each": DURATION},
         "http": results,
+        "monitor_flush": flush,
+        "abuse_sweep": sweep,
         "ratios": {
             "register_vs_live": round(results["register"]["rps"] / live, 3),
             "receive_vs_live": round(results["receive"]["rps"] / live, 3),
@@ -186,6 +278,13 @@ def main() -> None:
         print(f"{kind:>9}: {r['rps']:>8.1f} req/s  ({r['requests']} requests, {r['errors']} errors)")
     for name, ratio in report["ratios"].items():
         print(f"{name}: {ratio}")
+    print(
+        f"monitor flush: {flush['flush_events_per_second']} events/s vs raw COPY "
+        f"{flush['copy_rows_per_second']} rows/s (ratio {flush['flush_vs_copy']})"
+    )
+    print(
+        f"abuse sweep: {sweep['counters']} counters in {sweep['seconds']} s ({sweep['offenders']} offenders)"
+    )
     print(f"written to {RESULTS.relative_to(ROOT)}")
     if any(r["errors"] for r in results.values()):
         raise SystemExit("bench: some requests failed; see the counts above")

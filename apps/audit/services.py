@@ -1,8 +1,8 @@
 """The audit trail: drain monitor events from Redis into PostgreSQL, purge old rows."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def monitor_flush(*, batch_size: int | None = None) -> int:
 
 def _monitor_sink(batch: Batch) -> int:
     now = timezone.now().isoformat()
-    rows = [_row(json.loads(item), now) for item in batch.items]
+    rows = [_row(orjson.loads(item), now) for item in batch.items]
     insert_ignoring_conflicts(model=MonitorEvent, columns=COLUMNS, rows=rows)
     batch_ack(batch)
     return len(rows)
@@ -56,8 +56,8 @@ def _row(event: dict, now: str) -> tuple:
         str(event.get("country_code") or "")[:4],
         event.get("sms_uuid") or "",
         event.get("gateway_id") or "",
-        json.dumps(event.get("client_ids") or []),
-        json.dumps(event.get("check_results") or {}),
+        orjson.dumps(event.get("client_ids") or []).decode(),
+        orjson.dumps(event.get("check_results") or {}).decode(),
         now,
     )
 

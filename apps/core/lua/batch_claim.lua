@@ -8,6 +8,9 @@ if #items == 0 then
   return items
 end
 redis.call('LTRIM', KEYS[1], 0, -#items - 1)
-redis.call('RPUSH', KEYS[3], unpack(items))
+-- RPUSH in slices: unpack() of a whole large batch would overflow Lua's stack.
+for i = 1, #items, 1000 do
+  redis.call('RPUSH', KEYS[3], unpack(items, i, math.min(i + 999, #items)))
+end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 return items
