@@ -22,7 +22,7 @@ TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
 # Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test lint format bench migrate shell worker beat flower web clean
+.PHONY: help venv run test lint schema format bench migrate shell worker beat flower web clean
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -64,6 +64,9 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy and the missing-migratio
 		$$check || { status=1; echo "FAILED: $$check"; }; \
 	done; \
 	exit $$status
+
+schema: $(STAMP) ## regenerate the committed OpenAPI contract docs/integration_openapi.yaml
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/integration_openapi.yaml
 
 format: $(STAMP) ## apply ruff's fixes and format the code
 	$(BIN)/ruff check --fix --exit-zero .

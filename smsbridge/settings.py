@@ -182,11 +182,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
+from apps.core.schema_components import GATEWAY_SECURITY_SCHEMES  # noqa: E402 - plain data
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "SMS Bridge API",
     "DESCRIPTION": "Prove that a person owns a mobile number by reverse SMS.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "APPEND_COMPONENTS": {"securitySchemes": GATEWAY_SECURITY_SCHEMES},
+    "ENUM_NAME_OVERRIDES": {"NumberStatusEnum": ["pending", "verified", "expired", "blacklisted", "unknown"]},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

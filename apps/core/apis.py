@@ -33,14 +33,13 @@ class HealthLiveApi(APIView):
         return Response({"status": "ok"})
 
 
+READY = inline_serializer("Ready", {"status": serializers.CharField(), "redis": serializers.CharField()})
+
+
 class HealthReadyApi(APIView):
     """Readiness: 503 while Redis, which the hot path needs, is unreachable."""
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Ready", {"status": serializers.CharField(), "redis": serializers.CharField()}
-        )
-    )
+    @extend_schema(responses={200: READY, 503: READY})
     def get(self, request: Request) -> Response:
         state = redis_status()
         ready = state == "ok"

@@ -2,7 +2,7 @@
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, connection
 
 from .redis import get_redis
 from .selectors import heartbeat_age
@@ -20,7 +20,7 @@ def database_status() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return "ok"
-    except DatabaseError as exc:
+    except (DatabaseError, InterfaceError) as exc:
         return f"error: {type(exc).__name__}"
 
 

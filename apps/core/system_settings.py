@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 
 from .exceptions import ApplicationError
 from .models import SystemSetting
@@ -86,7 +86,7 @@ def system_settings_get() -> Settings:
 def _load_from_database() -> Settings:
     try:
         rows = {row.key: row.value for row in SystemSetting.objects.all()}
-    except DatabaseError as exc:
+    except (DatabaseError, InterfaceError) as exc:
         logger.warning("system settings unavailable, using cached or default values: %s", exc)
         return _local["value"] or DEFAULTS
     return _build({name: rows[name] for name in rows if name in _field_names()})

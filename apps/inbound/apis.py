@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.exceptions import ApplicationError
+from apps.core.schema import errors
 from apps.core.serializers import StrictSerializer
 from apps.onboarding.tasks import sms_validate_kick
 
@@ -54,9 +56,12 @@ def _aware(value: datetime) -> datetime:
 
 
 class QueuedSerializer(serializers.Serializer):
-    uuid = serializers.UUIDField()
-    status = serializers.CharField()
-    duplicate = serializers.BooleanField()
+    uuid = serializers.UUIDField(help_text="The SMS's id; a repeated delivery gets the first delivery's.")
+    status = serializers.CharField(help_text='Always "queued".')
+    duplicate = serializers.BooleanField(help_text="True when this gateway message was received before.")
+
+    class Meta:
+        ref_name = "Queued"
 
 
 def _queued(result: EnqueueResult) -> Response:
@@ -75,7 +80,16 @@ class SmsReceiveApi(APIView):
         received_timestamp = serializers.DateTimeField()
         message_id = serializers.CharField(max_length=128, required=False)
 
-    @extend_schema(request=InputSerializer, responses={202: QueuedSerializer})
+        class Meta:
+            ref_name = "NativeSms"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: QueuedSerializer, **errors(400, 401, 413, 415, 503)},
+        auth=[{"gatewayToken": []}],  # type: ignore[list-item]  # security requirements, typed as str
+        operation_id="sms_receive",
+        summary="Receive an SMS from a native JSON gateway",
+    )
     def post(self, request: Request) -> Response:
         scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         gateway = gateway_lookup_by_token(token=token.strip()) if scheme.lower() == "bearer" else None
@@ -113,12 +127,24 @@ class AndroidSmsReceiveApi(APIView):
         phoneNumber = serializers.CharField(max_length=SENDER_MAX)
         receivedAt = serializers.DateTimeField()
 
+        class Meta:
+            ref_name = "AndroidSmsPayload"
+
     class InputSerializer(serializers.Serializer):
         event = serializers.CharField(max_length=64)
         id = serializers.CharField(max_length=128)
         payload = serializers.DictField()
 
-    @extend_schema(request=InputSerializer, responses={202: QueuedSerializer})
+        class Meta:
+            ref_name = "AndroidWebhook"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: QueuedSerializer, **errors(400, 401, 404, 413, 415, 503)},
+        auth=[{"androidSignature": []}],  # type: ignore[list-item]  # security requirements, typed as str
+        operation_id="sms_receive_android",
+        summary="Receive an SMS from SMS Gateway for Android (webhook sms:received)",
+    )
     def post(self, request: Request, gateway_id: str) -> Response:
         gateway = _gateway_or_404(gateway_id, "android")
         signatures.android_signature_verify(
@@ -151,9 +177,18 @@ class TwilioSmsReceiveApi(APIView):
         From = serializers.CharField(max_length=SENDER_MAX)
         Body = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False, allow_blank=True)
 
+        class Meta:
+            ref_name = "TwilioSms"
+
     @extend_schema(
         request={"application/x-www-form-urlencoded": InputSerializer},
-        responses={200: OpenApiResponse(description="TwiML <Response/>")},
+        responses={
+            (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="TwiML <Response/>"),
+            **errors(400, 401, 404, 413, 415, 503),
+        },
+        auth=[{"twilioSignature": []}],  # type: ignore[list-item]  # security requirements, typed as str
+        operation_id="sms_receive_twilio",
+        summary="Receive an SMS from Twilio",
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
         gateway = _gateway_or_404(gateway_id, "twilio")
@@ -187,9 +222,18 @@ class JasminSmsReceiveApi(APIView):
             value["from"] = sender
             return value
 
+        class Meta:
+            ref_name = "JasminSms"
+
     @extend_schema(
         request={"application/x-www-form-urlencoded": InputSerializer},
-        responses={200: OpenApiResponse(description="ACK/Jasmin")},
+        responses={
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="ACK/Jasmin"),
+            **errors(400, 403, 404, 413, 415, 503),
+        },
+        auth=[{"jasminToken": []}],  # type: ignore[list-item]  # security requirements, typed as str
+        operation_id="sms_receive_jasmin",
+        summary="Receive an SMS from Jasmin (MO HTTP callback)",
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
         gateway = _gateway_or_404(gateway_id, "jasmin")

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
+from apps.core.schema import errors
 from apps.core.timeutil import iso_utc
 
 from .services.registration import number_register, number_status, pending_sms_link
@@ -41,7 +42,14 @@ class NumberRegisterApi(ClientApi):
         sms_to = serializers.CharField()
         sms_link = serializers.CharField()
 
-    @extend_schema(responses={200: OutputSerializer}, operation_id="onboard_register")
+        class Meta:
+            ref_name = "Registration"
+
+    @extend_schema(
+        responses={200: OutputSerializer, **errors(400, 401, 403, 409, 429, 503)},
+        operation_id="onboard_register",
+        summary="Register a number for reverse-SMS onboarding",
+    )
     def get(self, request: Request, mobile_number: str) -> Response:
         registration = number_register(mobile=mobile_parse(mobile_number), client_id=self.client_id(request))
         return Response(
@@ -62,7 +70,14 @@ class NumberStatusApi(ClientApi):
         mobile_number = serializers.CharField()
         status = serializers.ChoiceField(choices=["pending", "verified", "expired", "blacklisted", "unknown"])
 
-    @extend_schema(responses={200: OutputSerializer}, operation_id="onboard_status")
+        class Meta:
+            ref_name = "NumberStatus"
+
+    @extend_schema(
+        responses={200: OutputSerializer, **errors(400, 401, 404, 503)},
+        operation_id="onboard_status",
+        summary="Where a registered number stands",
+    )
     def get(self, request: Request, mobile_number: str) -> Response:
         mobile = mobile_parse(mobile_number)
         state = number_status(mobile=mobile, client_id=self.client_id(request))
@@ -89,8 +104,13 @@ class NumberQrApi(ClientApi):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["svg", "png"], required=False)],
-        responses={200: OpenApiResponse(description="image/svg+xml or image/png")},
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY, description="The QR code as SVG"),
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="The QR code as PNG"),
+            **errors(400, 401, 404),
+        },
         operation_id="onboard_qr",
+        summary="QR code of a pending registration's sms: link",
     )
     def get(self, request: Request, mobile_number: str) -> HttpResponse:
         image_format = request.query_params.get("format", "svg").lower()

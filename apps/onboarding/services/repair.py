@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import redis
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 
 from apps.abuse.models import BlacklistEntry
 from apps.clients.services import api_key_directory
@@ -76,7 +76,7 @@ def redis_ensure_ready() -> bool:
             return True
         redis_repair()
         return redis_is_ready()
-    except (DatabaseError, redis.RedisError) as exc:
+    except (DatabaseError, InterfaceError, redis.RedisError) as exc:
         logger.warning("redis is not ready and cannot be repaired yet: %s", exc)
         return False
 
