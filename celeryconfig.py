@@ -41,6 +41,8 @@ broker_connection_retry_on_startup = True
 broker_connection_timeout = 2
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 worker_send_task_events = True
+# Keep Django's LOGGING (JSON lines, masked numbers) in workers and beat too.
+worker_hijack_root_logger = False
 
 # Several beat processes may run; only the holder of a Redis lock sends tasks, and a
 # standby takes over within BEAT_LOCK_TIMEOUT of its death (apps/core/beat.py).

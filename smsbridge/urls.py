@@ -13,6 +13,7 @@ urlpatterns = [
     path("health", core_apis.HealthApi.as_view(), name="health"),
     path("health/live", core_apis.HealthLiveApi.as_view(), name="health-live"),
     path("health/ready", core_apis.HealthReadyApi.as_view(), name="health-ready"),
+    path("metrics", core_apis.MetricsApi.as_view(), name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -18,6 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from apps.core import keys
+from apps.core.redis import get_redis
+
 from .models import CallbackDelivery
 
 logger = logging.getLogger(__name__)
@@ -120,6 +123,8 @@ def _record_attempt(delivery: CallbackDelivery, *, error: str, status_code: int 
             "next_attempt_at",
         ]
     )
+    outcome = "retry" if delivery.status == CallbackDelivery.Status.PENDING else delivery.status
+    get_redis().hincrby(keys.metrics_callbacks(), outcome, 1)
 
 
 def _backoff(attempts: int) -> timedelta:

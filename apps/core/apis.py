@@ -1,10 +1,17 @@
+import hmac
+
+from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .exceptions import ApplicationError
 from .health import health_report, redis_status
+from .metrics import metrics_exposition
 
 
 class HealthApi(APIView):
@@ -23,6 +30,20 @@ class HealthApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(health_report())
+
+
+class MetricsApi(APIView):
+    """Prometheus text exposition. With METRICS_TOKEN set, scrapers send it as a bearer token."""
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> HttpResponse:
+        token = settings.METRICS_TOKEN
+        sent = request.META.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+        if token and not hmac.compare_digest(sent.encode(), token.encode()):
+            raise ApplicationError(
+                "A valid metrics token is required.", code="not_authenticated", status_code=401
+            )
+        return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 class HealthLiveApi(APIView):

@@ -131,6 +131,22 @@ def redis_ready() -> str:
     return _k("redis_ready")
 
 
+# --- metrics counters, shared by every web and worker process (HINCRBY) -------------
+def metrics_verdicts() -> str:
+    """HASH "{status}:{failed check or none}" -> SMS judged so."""
+    return _k("metrics:verdicts")
+
+
+def metrics_drained() -> str:
+    """HASH queue name -> items drained from it."""
+    return _k("metrics:drained")
+
+
+def metrics_callbacks() -> str:
+    """HASH outcome (delivered, retry, failed) -> callback attempts that ended so."""
+    return _k("metrics:callbacks")
+
+
 # --- locks and heartbeats ------------------------------------------------------------
 def lock(name: str) -> str:
     return _k(f"lock:{name}")

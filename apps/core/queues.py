@@ -106,7 +106,9 @@ def queue_drain(*, queue: str, lock: str, sink: Sink, batch_size: int, max_batch
             batch = batch_claim(queue=queue, size=batch_size)
             if batch is None:
                 break
-            handled += _feed(batch, sink)
+            fed = _feed(batch, sink)
+            handled += fed
+            get_redis().hincrby(keys.metrics_drained(), queue, fed)
             held.extend(held.timeout or 15, replace_ttl=True)
     return handled
 

@@ -81,3 +81,41 @@ def test_purge_audit_deletes_old_rows():
 
     assert "0 monitor events" in run("purge_audit", "--days", "1")
     assert "1 monitor events" in run("purge_audit", "--days", "0")
+
+
+def test_revoke_key_by_prefix(django_capture_on_commit_callbacks):
+    from apps.clients.models import ApiKey
+    from apps.clients.services import client_create
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _, key = client_create(name="Shop")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("revoke_key", key[:12])
+
+    assert "Revoked" in out
+    assert ApiKey.objects.get().revoked_at is not None
+    with pytest.raises(CommandError):
+        run("revoke_key", "sbk_nope")
+
+
+def test_blacklist_add_list_remove():
+    assert "9876543210: blacklisted" in run("blacklist", "add", "+919876543210", "--reason", "fraud")
+    assert BlacklistAction.objects.filter(action="add", actor="manage.py").count() == 1
+    assert "9876543210" in run("blacklist", "list")
+    assert "9876543210: removed" in run("blacklist", "remove", "9876543210")
+    assert not get_redis().sismember(keys.blacklist_mobiles(), "9876543210")
+    with pytest.raises(CommandError):
+        run("blacklist", "add", "not-a-number")
+
+
+def test_redis_health_checks_every_role_with_a_round_trip(settings):
+    report = json.loads(run("redis_health", "--json"))
+    assert {role: r["status"] for role, r in report.items()} == dict.fromkeys(
+        ["data", "broker", "results", "cache"], "ok"
+    )
+
+    settings.CACHE_URL = "redis://127.0.0.1:1/0"
+    with pytest.raises(SystemExit) as exited:
+        run("redis_health")
+    assert exited.value.code == 1

@@ -107,6 +107,7 @@ def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict]) ->
             pipe.expire(counter, keys.ABUSE_COUNTER_TTL, nx=True)
             pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict))
             summary = {"status": "valid" if verdict.valid else "invalid", "reason": verdict.failed_check}
+            pipe.hincrby(keys.metrics_verdicts(), f"{summary['status']}:{verdict.failed_check or 'none'}", 1)
             pipe.set(keys.sms_verdict(ctx.sms["uuid"]), json.dumps(summary), ex=keys.SMS_VERDICT_TTL)
             if verdict.valid:
                 pipe.sadd(keys.out_sms_numbers(), ctx.key)

@@ -1,0 +1,132 @@
+"""Prometheus metrics: per-process HTTP figures, and bridge-wide figures read from Redis.
+
+HTTP request counts and latencies are recorded in each web process by
+``MetricsMiddleware``; with PROMETHEUS_MULTIPROC_DIR set (gunicorn with several
+workers) prometheus_client aggregates them across processes. Queue lengths, lag,
+verdicts per check, drain and callback counts and set sizes live in Redis, so every
+process reports the same numbers for them at scrape time.
+"""
+
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import redis
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
+
+from . import keys
+from .redis import get_redis
+from .selectors import heartbeat_age, queue_stats
+
+HTTP_REQUESTS = Counter(
+    "smsbridge_http_requests_total", "HTTP requests answered", ["endpoint", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "smsbridge_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["endpoint", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+
+class MetricsMiddleware:
+    """Count and time every request, labelled by its URL pattern (bounded cardinality)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        endpoint = match.route if match else "unmatched"
+        method = request.method or ""
+        HTTP_LATENCY.labels(endpoint, method).observe(time.perf_counter() - started)
+        HTTP_REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
+        return response
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, doc)
+    gauge.add_metric([], value)
+    return gauge
+
+
+class BridgeCollector(Collector):
+    """Figures shared by the whole deployment, read from Redis when scraped."""
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            metrics = [*self._queues(), *self._counters(), *self._sets()]
+        except redis.RedisError:
+            metrics = [_gauge("smsbridge_redis_up", "Whether Redis answered the scrape", 0)]
+        yield from metrics
+
+    def _queues(self) -> list[Metric]:
+        families = {
+            "waiting": GaugeMetricFamily(
+                "smsbridge_queue_waiting", "Items waiting in a queue", labels=["queue"]
+            ),
+            "in_flight": GaugeMetricFamily(
+                "smsbridge_queue_in_flight",
+                "Items claimed by a worker, not yet acknowledged",
+                labels=["queue"],
+            ),
+            "dead": GaugeMetricFamily("smsbridge_queue_dead_letters", "Items set aside", labels=["queue"]),
+            "lag_seconds": GaugeMetricFamily(
+                "smsbridge_queue_lag_seconds", "Age of the oldest unhandled item", labels=["queue"]
+            ),
+        }
+        for stats in queue_stats():
+            for field, family in families.items():
+                family.add_metric([stats.name], getattr(stats, field))
+        return list(families.values())
+
+    def _counters(self) -> list[Metric]:
+        r = get_redis()
+        verdicts = CounterMetricFamily(
+            "smsbridge_verdicts", "SMS judged, by verdict and failed check", labels=["status", "check"]
+        )
+        for field, count in r.hgetall(keys.metrics_verdicts()).items():
+            status, _, check = str(field).partition(":")
+            verdicts.add_metric([status, check], float(count))
+        drained = CounterMetricFamily("smsbridge_drained", "Items drained from a queue", labels=["queue"])
+        for queue, count in r.hgetall(keys.metrics_drained()).items():
+            drained.add_metric([str(queue)], float(count))
+        callbacks = CounterMetricFamily(
+            "smsbridge_callbacks", "Callback attempts by outcome", labels=["outcome"]
+        )
+        for outcome, count in r.hgetall(keys.metrics_callbacks()).items():
+            callbacks.add_metric([str(outcome)], float(count))
+        return [verdicts, drained, callbacks]
+
+    def _sets(self) -> list[Metric]:
+        with get_redis().pipeline(transaction=False) as pipe:
+            pipe.scard(keys.blacklist_mobiles())
+            pipe.scard(keys.out_sms_numbers())
+            blacklisted, verified = pipe.execute()
+        age = heartbeat_age()
+        return [
+            _gauge("smsbridge_blacklist_size", "Numbers on the blacklist", float(blacklisted)),
+            _gauge("smsbridge_verified_numbers", "Numbers verified", float(verified)),
+            _gauge("smsbridge_redis_up", "Whether Redis answered the scrape", 1),
+            _gauge(
+                "smsbridge_worker_heartbeat_age_seconds",
+                "Seconds since a worker ran a heartbeat",
+                age if age is not None else float("inf"),
+            ),
+        ]
+
+
+def metrics_exposition() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    shared = CollectorRegistry()
+    shared.register(BridgeCollector())
+    return generate_latest(registry) + generate_latest(shared)
