@@ -4,9 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import apis as core_apis
+from apps.core.admin_views import dashboard_view
 from apps.core.exceptions import error_body
 
 urlpatterns = [
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("", include("apps.onboarding.urls")),
     path("", include("apps.inbound.urls")),

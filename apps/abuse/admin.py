@@ -1,0 +1,218 @@
+"""Blacklist admin: every add and remove goes through the services, so Redis changes at once.
+
+The BlacklistEntry table is the durable mirror of Redis ``blacklist_mobiles``, written
+only by the blacklist drain. The admin never writes it directly: it calls
+``blacklist_add`` / ``blacklist_remove`` (Redis at once, plus a queued action with the
+operator as actor) and then drains the queue itself, so the change shows in the list
+on the next page load instead of after the next beat flush.
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from apps.core.admin import MobileSearchMixin, ReadOnlyAdminMixin, csv_stream_response
+from apps.core.exceptions import ApplicationError
+from apps.core.phone import Mobile, mobile_parse
+
+from .models import BlacklistAction, BlacklistEntry
+from .services import blacklist_add, blacklist_flush, blacklist_remove
+
+SOURCE = "admin"
+EXPORT_HEADER = ("mobile_number", "country_code", "source", "reason", "actor", "created_at")
+INVALID_SHOWN = 5  # invalid import lines listed by number; the rest are only counted
+
+
+class BlacklistAddForm(forms.Form):
+    mobile_number = forms.CharField(
+        max_length=32, help_text="Any format: 9876543210, +91 98765 43210, +14155550123."
+    )
+    reason = forms.CharField(max_length=255, required=False)
+
+    def clean_mobile_number(self) -> Mobile:
+        try:
+            return mobile_parse(self.cleaned_data["mobile_number"])
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
+
+class BlacklistImportForm(forms.Form):
+    csv_file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 with a header row: a mobile_number column and an optional reason column.",
+    )
+
+    def clean_csv_file(self) -> list[dict[str, str]]:
+        try:
+            text = self.cleaned_data["csv_file"].read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError("The file is not UTF-8 text.") from exc
+        reader = csv.DictReader(io.StringIO(text))
+        if "mobile_number" not in (reader.fieldnames or []):
+            raise forms.ValidationError("The file needs a header row with a mobile_number column.")
+        return list(reader)
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    skipped: int = 0  # already blacklisted, or listed twice in the file
+    invalid: list[str] = field(default_factory=list)
+
+
+def blacklist_import(*, rows: Iterable[dict[str, str]], actor: str) -> ImportReport:
+    """Blacklist each row's number; invalid numbers are reported by line, not fatal."""
+    report = ImportReport()
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            mobile = mobile_parse(row.get("mobile_number") or "")
+        except ApplicationError as exc:
+            report.invalid.append(f"line {line}: {exc.detail}")
+            continue
+        reason = (row.get("reason") or "").strip()
+        if blacklist_add(mobile=mobile, source=SOURCE, reason=reason, actor=actor):
+            report.added += 1
+        else:
+            report.skipped += 1
+    return report
+
+
+def _entry_mobile(entry: BlacklistEntry) -> Mobile:
+    """The entry's number, keyed exactly as stored (``blacklist_remove`` removes that key).
+
+    Parsed when possible; a key that no longer parses to itself (DEFAULT_REGION changed,
+    numbering plan updated) is still removed under its stored form.
+    """
+    try:
+        mobile = mobile_parse(entry.mobile, require_mobile=False)
+    except ApplicationError:
+        mobile = None
+    if mobile is not None and mobile.key == entry.mobile:
+        return mobile
+    code = int(entry.country_code) if entry.country_code.isdigit() else 0
+    return Mobile(key=entry.mobile, e164=entry.mobile, country_code=code, national=entry.mobile)
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
+    list_display = ("mobile", "country_code", "source", "reason", "actor", "created_at")
+    list_filter = ("source", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("mobile",)
+    actions = ["remove_from_blacklist", "export_csv"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj: BlacklistEntry | None = None) -> bool:
+        return False  # an entry is added or removed, never edited
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "remove from blacklist" is the one way out
+        return actions
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.import_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_import"
+        return [path("import/", view, name=name), *super().get_urls()]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BlacklistAddForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            mobile = form.cleaned_data["mobile_number"]
+            added = blacklist_add(
+                mobile=mobile, source=SOURCE, reason=form.cleaned_data["reason"], actor=_actor(request)
+            )
+            blacklist_flush()
+            if added:
+                self.message_user(request, f"{mobile.key} is blacklisted.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{mobile.key} was already blacklisted.", messages.WARNING)
+            return HttpResponseRedirect(self._changelist_url())
+        return self._form_page(request, form, title="Blacklist a number", submit_label="Blacklist")
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BlacklistImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            report = blacklist_import(rows=form.cleaned_data["csv_file"], actor=_actor(request))
+            blacklist_flush()
+            self._report_import(request, report)
+            return HttpResponseRedirect(self._changelist_url())
+        intro = "Each valid number is blacklisted at once with source 'admin'; numbers already listed are skipped."
+        return self._form_page(
+            request, form, title="Import numbers to blacklist", submit_label="Import", intro=intro
+        )
+
+    def delete_model(self, request: HttpRequest, obj: BlacklistEntry) -> None:
+        blacklist_remove(mobile=_entry_mobile(obj), source=SOURCE, actor=_actor(request))
+        blacklist_flush()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> None:
+        for entry in queryset:
+            blacklist_remove(mobile=_entry_mobile(entry), source=SOURCE, actor=_actor(request))
+        blacklist_flush()
+
+    @admin.action(description="Remove selected numbers from the blacklist", permissions=["delete"])
+    def remove_from_blacklist(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> None:
+        count = queryset.count()
+        self.delete_queryset(request, queryset)
+        self.message_user(request, f"Removed {count} number(s) from the blacklist.", messages.SUCCESS)
+
+    @admin.action(description="Export selected entries as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> StreamingHttpResponse:
+        rows = (
+            (e.mobile, e.country_code, e.source, e.reason, e.actor, e.created_at.isoformat())
+            for e in queryset.iterator(chunk_size=2000)
+        )
+        return csv_stream_response(filename="blacklist.csv", header=EXPORT_HEADER, rows=rows)
+
+    def _report_import(self, request: HttpRequest, report: ImportReport) -> None:
+        self.message_user(
+            request,
+            f"Import done: {report.added} added, {report.skipped} skipped (already blacklisted), "
+            f"{len(report.invalid)} invalid.",
+            messages.SUCCESS if not report.invalid else messages.WARNING,
+        )
+        if report.invalid:
+            shown = "; ".join(report.invalid[:INVALID_SHOWN])
+            more = (
+                f" (and {len(report.invalid) - INVALID_SHOWN} more)"
+                if len(report.invalid) > INVALID_SHOWN
+                else ""
+            )
+            self.message_user(request, f"Invalid: {shown}{more}", messages.WARNING)
+
+    def _form_page(self, request: HttpRequest, form: forms.Form, **context: Any) -> TemplateResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form, **context}
+        return TemplateResponse(request, "admin/smsbridge/form.html", context)
+
+    def _changelist_url(self) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+
+
+@admin.register(BlacklistAction)
+class BlacklistActionAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The history: every add and remove with who did it, as drained from ``blacklist_queue``."""
+
+    list_display = ("occurred_at", "action", "mobile", "source", "reason", "actor")
+    list_filter = ("action", "source", ("occurred_at", admin.DateFieldListFilter))
+    search_fields = ("mobile", "actor")
+    show_full_result_count = False
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username()

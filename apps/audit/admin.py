@@ -1,0 +1,124 @@
+"""The audit trail: monitor events, read-only, filterable, exportable as CSV.
+
+The table grows by every verdict and registration, so the list avoids whole-table
+work: no full result count, a number search that hits the index, a streamed export.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from apps.clients.models import Client
+from apps.core.admin import MobileSearchMixin, ReadOnlyAdminMixin, csv_stream_response
+from apps.core.system_settings import CHECK_NAMES
+from apps.inbound.models import Gateway
+
+from .models import MonitorEvent
+
+# Result codes per check (DESIGN.md "Validation pipeline").
+CHECK_MARKS = {0: "–", 1: "✓", 2: "✗", 3: "skip"}  # noqa: RUF001 - an en dash reads as "not run"
+EXPORT_HEADER = (
+    "occurred_at",
+    "event_id",
+    "status",
+    "reason",
+    "mobile",
+    "country_code",
+    "sms_uuid",
+    "gateway_id",
+    "client_ids",
+    *(f"check_{name}" for name in CHECK_NAMES),
+)
+
+
+def checks_summary(results: dict[str, int]) -> str:
+    """One line of CHECK_MARKS, ``mobile ✓ · foreign_number ✓ · blacklist ✗ ...``; empty if none ran.
+
+    Checks are listed in CHECK_NAMES order: PostgreSQL's jsonb does not keep key order.
+    """
+    if not results:
+        return ""
+    names = [*CHECK_NAMES, *sorted(set(results) - set(CHECK_NAMES))]
+    return " · ".join(f"{name} {CHECK_MARKS.get(results.get(name, 0), '?')}" for name in names)
+
+
+class GatewayFilter(admin.SimpleListFilter):
+    title = "gateway"
+    parameter_name = "gateway"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(g.id), str(g)) for g in Gateway.objects.all()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[MonitorEvent]) -> QuerySet[MonitorEvent]:
+        return queryset.filter(gateway_id=self.value()) if self.value() else queryset
+
+
+class ClientFilter(admin.SimpleListFilter):
+    """Events that concern a client (JSON containment: PostgreSQL only)."""
+
+    title = "client"
+    parameter_name = "client"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(c.id), c.name) for c in Client.objects.all()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[MonitorEvent]) -> QuerySet[MonitorEvent]:
+        return queryset.filter(client_ids__contains=[self.value()]) if self.value() else queryset
+
+
+@admin.register(MonitorEvent)
+class MonitorEventAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("occurred_at", "status", "reason", "mobile", "checks", "gateway")
+    list_filter = (
+        "status",
+        "reason",
+        ("occurred_at", admin.DateFieldListFilter),
+        GatewayFilter,
+        ClientFilter,
+    )
+    search_fields = ("mobile", "=sms_uuid")
+    actions = ["export_csv"]
+    show_full_result_count = False
+    list_per_page = 50
+    readonly_fields = ("checks",)
+
+    @admin.display(description="checks")
+    def checks(self, obj: MonitorEvent) -> SafeString | str:
+        """The summary, wrapping between checks only, never inside ``foreign_number ✓``."""
+        if not obj.check_results:
+            return ""
+        tokens = checks_summary(obj.check_results).split(" · ")
+        return format_html_join(" · ", '<span style="white-space: nowrap">{}</span>', ((t,) for t in tokens))
+
+    @admin.display(description="gateway", ordering="gateway_id")
+    def gateway(self, obj: MonitorEvent) -> SafeString | str:
+        """The id's first block, the whole id on hover: the gateway filter names them."""
+        if not obj.gateway_id:
+            return ""
+        return format_html('<span title="{}">{}…</span>', obj.gateway_id, obj.gateway_id[:8])
+
+    @admin.action(description="Export selected events as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[MonitorEvent]) -> StreamingHttpResponse:
+        return csv_stream_response(filename="monitor_events.csv", header=EXPORT_HEADER, rows=_rows(queryset))
+
+
+def _rows(queryset: QuerySet[MonitorEvent]) -> Iterator[tuple[Any, ...]]:
+    for e in queryset.iterator(chunk_size=2000):
+        codes = [e.check_results.get(name, 0) for name in CHECK_NAMES]
+        yield (
+            e.occurred_at.isoformat(),
+            e.event_id,
+            e.status,
+            e.reason,
+            e.mobile,
+            e.country_code,
+            e.sms_uuid,
+            e.gateway_id,
+            " ".join(e.client_ids),
+            *codes,
+        )

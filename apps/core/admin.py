@@ -1,0 +1,160 @@
+"""Admin for system settings, and the pieces every app's admin shares.
+
+The shared pieces: the site's titles and index (with the dashboard link), a search
+that finds a number however the operator types it, and a streaming CSV export.
+"""
+
+import csv
+import itertools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+
+from .exceptions import ApplicationError
+from .models import SystemSetting
+from .phone import mobile_parse
+from .system_settings import DEFAULTS, DESCRIPTIONS, system_setting_set, system_setting_validate
+
+admin.site.site_header = "SMS Bridge administration"
+admin.site.site_title = "SMS Bridge admin"
+admin.site.index_title = "Operations"
+# Named apart from admin/index.html: apps.core comes after django.contrib.admin in
+# INSTALLED_APPS, so a template of the same name here would never be found.
+admin.site.index_template = "admin/smsbridge_index.html"
+
+
+# --- shared: search by number -------------------------------------------------------------
+class MobileSearchMixin:
+    """A search term that is a phone number matches its normalized key exactly.
+
+    Operators paste numbers as "+91 98765 43210" or "098765 43210"; the tables hold the
+    key form (DESIGN.md). An exact match also uses the column's index, where the
+    admin's default icontains scans the whole table. Other terms search as usual.
+    """
+
+    mobile_field = "mobile"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        try:
+            mobile = mobile_parse(search_term, require_mobile=False)
+        except ApplicationError:
+            return super().get_search_results(request, queryset, search_term)  # type: ignore[misc]
+        return queryset.filter(**{self.mobile_field: mobile.key}), False
+
+
+# --- shared: CSV export -----------------------------------------------------------------
+_FORMULA_START = ("=", "@", "\t", "\r")
+_SIGNED_NUMBER = re.compile(r"[+-][\d ]*")
+
+
+class _Echo:
+    """A write() that hands the line back, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_safe(value: object) -> object:
+    """Neutralise spreadsheet formulas in free text (reasons come from outside).
+
+    Numbers such as "+14155550123" stay as they are, so an export can be imported again.
+    """
+    if not isinstance(value, str):
+        return value
+    formula = value.startswith(_FORMULA_START) or (
+        value.startswith(("+", "-")) and not _SIGNED_NUMBER.fullmatch(value)
+    )
+    return "'" + value if formula else value
+
+
+def csv_stream_response(
+    *, filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+) -> StreamingHttpResponse:
+    """Stream rows as CSV: an export of millions of events never sits in memory."""
+    writer = csv.writer(_Echo())
+    lines = itertools.chain(
+        [writer.writerow(header)], (writer.writerow([_csv_safe(v) for v in row]) for row in rows)
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by the bridge itself (drains, services): operators look, never edit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+# --- system settings ------------------------------------------------------------------------
+class SystemSettingForm(forms.ModelForm):
+    class Meta:
+        model = SystemSetting
+        fields = ["value"]
+        help_texts = {"value": 'JSON: a number, a list such as ["mobile", "blacklist"], or an object.'}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "value" in cleaned:
+            try:
+                system_setting_validate(key=self.instance.key, value=cleaned["value"])
+            except ApplicationError as exc:
+                self.add_error("value", exc.detail)
+        return cleaned
+
+
+@admin.register(SystemSetting)
+class SystemSettingAdmin(admin.ModelAdmin):
+    """Every setting exists from the data migration; operators change values only.
+
+    Saving goes through ``system_setting_set``, which validates again and drops the
+    cached copy, so workers and web processes see the new value within seconds.
+    """
+
+    form = SystemSettingForm
+    list_display = ("key", "value_json", "description", "updated_at")
+    search_fields = ("key",)
+    fields = ("key", "description", "value", "default_value", "updated_at")
+    readonly_fields = ("key", "description", "default_value", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: SystemSetting | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: SystemSetting, form: forms.Form, change: bool) -> None:
+        saved = system_setting_set(key=obj.key, value=obj.value)
+        obj.description, obj.updated_at = saved.description, saved.updated_at
+
+    @admin.display(description="value")
+    def value_json(self, obj: SystemSetting) -> str:
+        return json.dumps(obj.value)
+
+    @admin.display(description="description")
+    def description(self, obj: SystemSetting) -> str:
+        return obj.description or DESCRIPTIONS.get(obj.key, "")
+
+    @admin.display(description="default")
+    def default_value(self, obj: SystemSetting) -> str:
+        defaults = asdict(DEFAULTS)
+        if obj.key not in defaults:
+            return "-"
+        value = defaults[obj.key]
+        return json.dumps(dict(value) if obj.key == "check_enabled" else value)
