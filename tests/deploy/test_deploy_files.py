@@ -1,0 +1,1056 @@
+"""deploy/: every file parses, and every process command it names exists in the project.
+
+The small parsers below pull the commands out of each kind of file (Procfiles, systemd
+units, the Dockerfile, docker-compose.yml, the Kubernetes manifests), expand their
+variables with the sample environment of deploy/env.example, split shell lines
+(``sh -c "a && b"``) into simple commands, and check each against the real thing:
+gunicorn's own option parser and the WSGI target, Celery's click commands on the
+smsbridge app, Django's management commands and their argument parsers, Python's
+compiler for ``python -c``. Nothing is started except, where installed, redis-server,
+nginx -t and systemd-analyze on copies of the configuration.
+"""
+
+import ast
+import configparser
+import importlib
+import importlib.util
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import redis
+import yaml
+from celery.app.control import Inspect
+from celery.bin.base import CLIContext
+from celery.bin.celery import celery as celery_cli
+from django.core.management import get_commands, load_command_class
+from django.core.management.base import CommandError
+from django.urls import Resolver404, resolve
+from django.utils.module_loading import import_string
+from flower.options import default_options as flower_options
+from gunicorn.config import Config as GunicornConfig
+
+import celeryconfig
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+SYSTEMD = DEPLOY / "systemd"
+COMPOSE = DEPLOY / "docker-compose.yml"
+DOCKERFILE = DEPLOY / "Dockerfile"
+ENV_EXAMPLE = DEPLOY / "env.example"
+NGINX = DEPLOY / "nginx" / "smsbridge.conf"
+REDIS_CONF = DEPLOY / "redis.conf"
+PROCFILES = [DEPLOY / "Procfile", DEPLOY / "Procfile.dev"]
+
+PROCESSES = {"web", "worker", "beat", "flower"}
+# Set by the platform at run time, so not in env.example.
+RUNTIME_VARIABLES = {"HOSTNAME": "smsbridge-worker-7d9f-abcde", "MAINPID": "1"}
+# Read by the Python interpreter or pip themselves.
+INTERPRETER_VARIABLES = {
+    "PATH",
+    "VIRTUAL_ENV",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "PIP_NO_CACHE_DIR",
+    "PIP_DISABLE_PIP_VERSION_CHECK",
+}
+# The Django settings modules that read the environment (settings_test.py only sets
+# defaults for the suite).
+SETTINGS_SOURCES = [ROOT / "smsbridge" / "settings.py", ROOT / "celeryconfig.py"]
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+# --------------------------------------------------------------------------- env.example
+
+
+def env_example() -> dict[str, str]:
+    """NAME -> value of deploy/env.example, checking its format on the way."""
+    values: dict[str, str] = {}
+    commented = False
+    for number, line in enumerate(ENV_EXAMPLE.read_text().splitlines(), 1):
+        stripped = line.strip()
+        if not stripped:
+            commented = False
+            continue
+        if stripped.startswith("#"):
+            commented = True
+            continue
+        name, sep, value = stripped.partition("=")
+        assert sep and re.fullmatch(r"[A-Z][A-Z0-9_]*", name), f"env.example:{number}: not NAME=value"
+        assert name not in values, f"env.example:{number}: {name} is set twice"
+        assert commented, f"env.example:{number}: {name} has no comment above its block"
+        values[name] = value
+    return values
+
+
+def settings_environment_reads() -> dict[str, str]:
+    """Environment variables the settings read: NAME -> where."""
+    found: dict[str, str] = {}
+    for path in sorted({*SETTINGS_SOURCES, *(ROOT / "smsbridge").glob("*.py")}):
+        if path.name == "settings_test.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            name: str | None = None
+            if not isinstance(node, ast.expr):
+                continue
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                func = ast.unparse(node.func)
+                if func.endswith(("environ.get", "getenv", "environ.setdefault")) or func.startswith("env_"):
+                    name = node.args[0].value if isinstance(node.args[0].value, str) else None
+            elif isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("environ"):
+                if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                    name = node.slice.value
+            if name:
+                found.setdefault(name, f"{rel(path)}:{node.lineno}")
+    return found
+
+
+# --------------------------------------------------------------------------- shell words
+
+_EXPANSION = re.compile(
+    r"\$(?:\{(?P<braced>[^}]*)\}|\((?P<k8s>[A-Za-z_][A-Za-z0-9_]*)\)|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+)
+_BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-=?+])(?P<word>.*))?", re.S)
+_REDIRECTIONS = {">", ">>", "<", ">&", "<&", "&>", ">|"}
+_SEPARATORS = {"&&", "||", ";", "|", "&", ";;"}
+
+
+def expand(text: str, env: dict[str, str], seen: set[str]) -> str:
+    """Expand $NAME, ${NAME}, ${NAME:-default}, ${NAME:?message} and $(NAME) (Kubernetes)."""
+
+    def one(match: re.Match[str]) -> str:
+        if match["braced"] is not None:
+            parts = _BRACED.fullmatch(match["braced"])
+            assert parts, f"cannot read the expansion {match[0]!r}"
+            name, op, word = parts["name"], parts["op"] or "", parts["word"] or ""
+        else:
+            name, op, word = match["k8s"] or match["plain"], "", ""
+        seen.add(name)
+        value = env.get(name, RUNTIME_VARIABLES.get(name))
+        if op.endswith("+"):
+            return word if value else ""
+        if value is None or (value == "" and op.startswith(":")):
+            return word if op.endswith(("-", "=")) else ""
+        return value
+
+    return _EXPANSION.sub(one, text)
+
+
+def simple_commands(line: str) -> list[list[str]]:
+    """A shell line -> its simple commands' words (separators and redirections dropped)."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    commands: list[list[str]] = [[]]
+    words = iter(lexer)
+    for word in words:
+        if word in _SEPARATORS:
+            commands.append([])
+        elif word in _REDIRECTIONS:
+            next(words, None)
+        elif word in {"{", "}", "(", ")", "!"}:
+            continue
+        else:
+            commands[-1].append(word)
+    return [command for command in commands if command]
+
+
+@dataclass(frozen=True)
+class RawCommand:
+    """A command as a deploy file writes it: a shell line, or an exec-form word list."""
+
+    where: str
+    shell: str | None = None
+    argv: tuple[str, ...] | None = None
+
+
+@dataclass
+class Command:
+    where: str
+    argv: list[str]
+    variables: set[str] = field(default_factory=set)
+
+    @property
+    def program(self) -> str:
+        return Path(self.argv[0]).name
+
+
+def resolve_commands(raw: RawCommand, env: dict[str, str]) -> list[Command]:
+    """Expanded simple commands of ``raw``, looking through ``sh -c``, ``exec`` and ``env``."""
+    seen: set[str] = set()
+    if raw.shell is not None:
+        argvs = simple_commands(expand(raw.shell, env, seen))
+    else:
+        assert raw.argv is not None
+        argvs = [[expand(word, env, seen) for word in raw.argv]]
+    commands: list[Command] = []
+    for argv in argvs:
+        while argv and (argv[0] in {"exec", "env", "nohup"} or re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0])):
+            argv = argv[1:]
+        if not argv:
+            continue
+        if Path(argv[0]).name in {"sh", "bash", "dash"} and "-c" in argv:
+            script = argv[argv.index("-c") + 1]
+            for inner in resolve_commands(RawCommand(raw.where, shell=script), env):
+                inner.variables |= seen
+                commands.append(inner)
+        else:
+            commands.append(Command(raw.where, argv, seen))
+    return commands
+
+
+# --------------------------------------------------------------------------- file parsers
+
+
+def procfile_commands(path: Path) -> dict[str, RawCommand]:
+    found: dict[str, RawCommand] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_-]+):\s*(.+)", line)
+        assert match, f"{rel(path)}:{number}: not 'name: command'"
+        name, command = match.groups()
+        assert name not in found, f"{rel(path)}:{number}: process {name} defined twice"
+        found[name] = RawCommand(f"{rel(path)}:{name}", shell=command)
+    return found
+
+
+def unit_paths() -> list[Path]:
+    return sorted(SYSTEMD.glob("*.service")) + sorted(SYSTEMD.glob("*.target"))
+
+
+def unit_entries(path: Path) -> list[tuple[str, str, str]]:
+    """(section, key, value) of a systemd unit, in order, continuation lines joined."""
+    entries: list[tuple[str, str, str]] = []
+    section = ""
+    pending = ""
+    for line in path.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith(("#", ";"))):
+            continue
+        line = pending + line.strip()
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        pending = ""
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f"{rel(path)}: not key=value: {line!r}"
+        entries.append((section, key.strip(), value.strip()))
+    return entries
+
+
+def unit_values(path: Path, section: str, key: str) -> list[str]:
+    return [value for s, k, value in unit_entries(path) if s == section and k == key]
+
+
+def systemd_commands() -> list[RawCommand]:
+    found = []
+    for path in unit_paths():
+        for section, key, value in unit_entries(path):
+            if section == "Service" and key.startswith("Exec"):
+                # Special prefixes: - (ignore failure), @, :, +, ! and !!.
+                line = re.sub(r"^[-@:+!]+", "", value).replace("$$", "$")
+                found.append(RawCommand(f"{rel(path)}:{key}", shell=line))
+    return found
+
+
+def systemd_environment(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for value in unit_values(path, "Service", "Environment"):
+        for word in shlex.split(value):
+            name, _, setting = word.partition("=")
+            env[name] = setting
+    return env
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.lstrip().startswith("#") or (not pending and not line.strip()):
+            continue
+        line = pending + line.strip()
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        pending = ""
+        keyword, _, rest = line.partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def dockerfile_raw(where: str, text: str) -> RawCommand:
+    if text.startswith("["):
+        return RawCommand(where, argv=tuple(json.loads(text)))
+    return RawCommand(where, shell=text)
+
+
+def dockerfile_commands() -> list[RawCommand]:
+    found = []
+    for keyword, rest in dockerfile_instructions():
+        where = f"{rel(DOCKERFILE)}:{keyword}"
+        if keyword in {"RUN", "CMD", "ENTRYPOINT"}:
+            found.append(dockerfile_raw(where, rest))
+        elif keyword == "HEALTHCHECK" and rest != "NONE":
+            _, _, command = rest.partition("CMD ")
+            found.append(dockerfile_raw(where, command.strip()))
+    return found
+
+
+def dockerfile_env() -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "ENV":
+            for word in shlex.split(rest):
+                name, _, value = word.partition("=")
+                env[name] = value
+    return env
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def compose_app_services() -> dict[str, dict[str, Any]]:
+    """The services built from the project's image."""
+    return {name: svc for name, svc in compose()["services"].items() if "build" in svc}
+
+
+def compose_words(value: Any) -> tuple[str, ...] | str:
+    """Compose unescapes $$ to $; lists are exec form, strings are split without a shell."""
+    if isinstance(value, list):
+        return tuple(str(word).replace("$$", "$") for word in value)
+    return str(value).replace("$$", "$")
+
+
+def compose_commands() -> list[RawCommand]:
+    found = []
+    for name, service in compose()["services"].items():
+        for key in ("entrypoint", "command"):
+            if key in service:
+                words = compose_words(service[key])
+                where = f"{rel(COMPOSE)}:{name}.{key}"
+                if isinstance(words, tuple):
+                    found.append(RawCommand(where, argv=words))
+                else:
+                    found.append(RawCommand(where, argv=tuple(shlex.split(words))))
+        test = service.get("healthcheck", {}).get("test")
+        where = f"{rel(COMPOSE)}:{name}.healthcheck"
+        if isinstance(test, str):
+            found.append(RawCommand(where, shell=test.replace("$$", "$")))
+        elif isinstance(test, list) and test[0] == "CMD":
+            found.append(RawCommand(where, argv=tuple(str(w).replace("$$", "$") for w in test[1:])))
+        elif isinstance(test, list) and test[0] == "CMD-SHELL":
+            found.append(RawCommand(where, shell=str(test[1]).replace("$$", "$")))
+    return found
+
+
+def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
+    docs = []
+    for path in sorted(K8S.glob("*.y*ml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc is not None:
+                docs.append((path, doc))
+    return docs
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any] | None:
+    kind = doc.get("kind")
+    if kind in {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}:
+        return doc["spec"]["template"]["spec"]
+    if kind == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    if kind == "Pod":
+        return doc["spec"]
+    return None
+
+
+def k8s_containers() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(where, workload document, container) for every container and init container."""
+    for path, doc in k8s_documents():
+        spec = pod_spec(doc)
+        if spec is None:
+            continue
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            yield f"{rel(path)}:{doc['metadata']['name']}/{container['name']}", doc, container
+
+
+def k8s_commands() -> list[RawCommand]:
+    found = []
+    for where, _, container in k8s_containers():
+        argv = [*container.get("command", []), *container.get("args", [])]
+        if argv:
+            found.append(RawCommand(where, argv=tuple(str(word) for word in argv)))
+        handlers = [
+            (probe, container.get(probe)) for probe in ("livenessProbe", "readinessProbe", "startupProbe")
+        ]
+        handlers += [
+            (f"lifecycle.{hook}", hook_spec) for hook, hook_spec in container.get("lifecycle", {}).items()
+        ]
+        for name, handler in handlers:
+            if handler and "exec" in handler:
+                found.append(RawCommand(f"{where}.{name}", argv=tuple(handler["exec"]["command"])))
+    return found
+
+
+def k8s_http_probes() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for where, doc, container in k8s_containers():
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            spec = container.get(probe)
+            if spec and "httpGet" in spec:
+                yield f"{where}.{probe}", doc, spec["httpGet"]
+
+
+def k8s_config_data() -> tuple[dict[str, str], dict[str, str]]:
+    """(ConfigMap data, Secret stringData) of the manifests."""
+    config: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for _, doc in k8s_documents():
+        if doc["kind"] == "ConfigMap":
+            config.update(doc.get("data", {}))
+        elif doc["kind"] == "Secret":
+            secret.update(doc.get("stringData", {}))
+    return config, secret
+
+
+# --------------------------------------------------------------------------- command checks
+
+
+def _celery_global_options() -> dict[str, bool]:
+    """Option -> takes a value, for ``celery``'s own options (before the subcommand)."""
+    options: dict[str, bool] = {}
+    for param in celery_cli.params:
+        if isinstance(param, click.Option):
+            for opt in [*param.opts, *param.secondary_opts]:
+                options[opt] = not (param.is_flag or param.count)
+    return options
+
+
+def check_gunicorn(command: Command) -> str:
+    parser = GunicornConfig(usage="%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn").parser()
+    try:
+        namespace = parser.parse_args(command.argv[1:])
+    except SystemExit:
+        pytest.fail(f"{command.where}: gunicorn rejects its options: {command.argv}")
+    assert len(namespace.args) == 1, f"{command.where}: expected one WSGI target, got {namespace.args}"
+    module_name, _, attribute = namespace.args[0].partition(":")
+    application = getattr(importlib.import_module(module_name), attribute or "application")
+    assert callable(application), f"{command.where}: {namespace.args[0]} is not a WSGI callable"
+    return f"gunicorn {namespace.args[0]}"
+
+
+def check_celery(command: Command) -> str:
+    from smsbridge.celery import app as celery_app
+
+    options = _celery_global_options()
+    args, app_name, index = command.argv[1:], None, 0
+    while index < len(args) and args[index].startswith("-"):
+        name, has_value, value = args[index].partition("=")
+        if name not in options and name[:2] in options:  # -Asmsbridge
+            name, value, has_value = name[:2], name[2:], "="
+        assert name in options, f"{command.where}: celery has no global option {name}"
+        if options[name] and not has_value:
+            index += 1
+            value = args[index]
+        if name in {"-A", "--app"}:
+            app_name = value
+        index += 1
+    assert app_name == "smsbridge", f"{command.where}: celery must run with -A smsbridge, not {app_name}"
+    assert celery_app.main == "smsbridge"
+    assert index < len(args), f"{command.where}: celery without a subcommand"
+    sub, rest = args[index], args[index + 1 :]
+    assert sub in {"worker", "beat", "flower", "inspect"}, f"{command.where}: unexpected celery {sub}"
+    assert sub in celery_cli.commands, f"{command.where}: celery has no subcommand {sub}"
+    parent = click.Context(
+        celery_cli,
+        info_name="celery",
+        obj=CLIContext(app=celery_app, no_color=True, workdir=None, quiet=True),
+    )
+    try:
+        ctx = celery_cli.commands[sub].make_context(sub, list(rest), parent=parent)
+    except click.ClickException as exc:
+        pytest.fail(f"{command.where}: celery {sub} rejects its options: {exc.format_message()}")
+    kind = f"celery {sub}"
+    if sub == "inspect":
+        method = ctx.params["command"]
+        assert not method.startswith("_") and callable(getattr(Inspect, method, None)), (
+            f"{command.where}: celery inspect has no command {method}"
+        )
+        kind += f" {method}"
+    elif sub == "flower":
+        for word in ctx.params["tornado_argv"]:
+            name = word.lstrip("-").partition("=")[0].replace("-", "_")
+            assert word.startswith("--") and name in flower_options, f"{command.where}: Flower has no {word}"
+    elif sub == "beat":
+        # The scheduler that lets several beats run with only one sending tasks.
+        assert ctx.params["scheduler"] == celeryconfig.beat_scheduler, (
+            f"{command.where}: scheduler overridden"
+        )
+        import_string(celeryconfig.beat_scheduler.replace(":", "."))
+    elif sub == "worker" and ctx.params.get("queues"):
+        assert "celery" in ctx.params["queues"], f"{command.where}: the worker does not consume 'celery'"
+    return kind
+
+
+def check_manage(command: Command, start: int) -> str:
+    assert (ROOT / command.argv[start]).name == "manage.py" and (ROOT / "manage.py").is_file()
+    assert len(command.argv) > start + 1, f"{command.where}: manage.py without a command"
+    name, rest = command.argv[start + 1], command.argv[start + 2 :]
+    commands = get_commands()
+    assert name in commands, f"{command.where}: no management command {name!r}"
+    parser = load_command_class(commands[name], name).create_parser("manage.py", name)
+    try:
+        parser.parse_args(rest)
+    except CommandError as exc:
+        pytest.fail(f"{command.where}: manage.py {name} rejects its arguments {rest}: {exc}")
+    return f"manage.py {name}"
+
+
+def check_command(command: Command) -> str | None:
+    """Check a project command and name it ("celery worker"); None for other programs."""
+    program = command.program
+    if program == "gunicorn":
+        return check_gunicorn(command)
+    if program == "celery":
+        return check_celery(command)
+    if program == "manage.py":
+        return check_manage(command, 0)
+    if re.fullmatch(r"python(3(\.\d+)?)?", program) and len(command.argv) > 1:
+        first = command.argv[1]
+        if first.endswith("manage.py"):
+            return check_manage(command, 1)
+        if first == "-c":
+            compile(command.argv[2], command.where, "exec")
+            return "python -c"
+        if first == "-m":
+            assert importlib.util.find_spec(command.argv[2]), f"{command.where}: no module {command.argv[2]}"
+            return f"python -m {command.argv[2]}"
+    return None
+
+
+def sample_environment() -> dict[str, str]:
+    return {**env_example(), **dockerfile_env()}
+
+
+def is_project_command(command: Command) -> bool:
+    return command.program in {"gunicorn", "celery", "manage.py"} or bool(
+        re.fullmatch(r"python(3(\.\d+)?)?", command.program)
+    )
+
+
+def checked_kinds(raws: list[RawCommand]) -> set[str]:
+    """Check every project command of ``raws``; the kinds found ("celery worker", ...)."""
+    env = sample_environment()
+    return {
+        kind for raw in raws for command in resolve_commands(raw, env) if (kind := check_command(command))
+    }
+
+
+def referenced_variables(raws: list[RawCommand]) -> set[str]:
+    """Variables the project commands of ``raws`` expand (on their own line or in sh -c)."""
+    env = sample_environment()
+    return {
+        name
+        for raw in raws
+        for command in resolve_commands(raw, env)
+        if is_project_command(command)
+        for name in command.variables
+    }
+
+
+def all_raw_commands() -> list[RawCommand]:
+    raws = [raw for path in PROCFILES for raw in procfile_commands(path).values()]
+    return raws + systemd_commands() + dockerfile_commands() + compose_commands() + k8s_commands()
+
+
+WEB = "gunicorn smsbridge.wsgi:application"
+PROCESS_KINDS = {WEB, "celery worker", "celery beat", "celery flower"}
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("procfile", PROCESS_KINDS),
+        ("systemd", PROCESS_KINDS | {"manage.py migrate", "manage.py warm_redis"}),
+        ("dockerfile", {WEB, "manage.py collectstatic", "python -c", "python -m compileall"}),
+        (
+            "compose",
+            PROCESS_KINDS | {"manage.py migrate", "manage.py warm_redis", "celery inspect ping", "python -c"},
+        ),
+        ("k8s", PROCESS_KINDS | {"manage.py migrate", "manage.py warm_redis", "celery inspect ping"}),
+    ],
+)
+def test_every_process_command_exists_in_the_project(source: str, expected: set[str]) -> None:
+    raws = {
+        "procfile": [raw for path in PROCFILES for raw in procfile_commands(path).values()],
+        "systemd": systemd_commands(),
+        "dockerfile": dockerfile_commands(),
+        "compose": compose_commands(),
+        "k8s": k8s_commands(),
+    }[source]
+    kinds = checked_kinds(raws)
+    assert expected <= kinds, f"{source}: missing {sorted(expected - kinds)}; found {sorted(kinds)}"
+
+
+def test_variables_in_process_commands_are_documented_in_env_example() -> None:
+    variables = referenced_variables(all_raw_commands())
+    undocumented = variables - set(env_example()) - set(RUNTIME_VARIABLES) - INTERPRETER_VARIABLES
+    assert not undocumented, (
+        f"process commands use variables missing from env.example: {sorted(undocumented)}"
+    )
+
+
+def test_every_variable_deploy_sets_is_read_by_something() -> None:
+    """Each variable set in env.example, the ConfigMap/Secret, compose, systemd or the image is read."""
+    config, secret = k8s_config_data()
+    set_by: dict[str, str] = {}
+    sources: list[tuple[str, dict[str, str]]] = [
+        (rel(ENV_EXAMPLE), env_example()),
+        ("k8s ConfigMap", config),
+        ("k8s Secret", secret),
+        (rel(DOCKERFILE), dockerfile_env()),
+    ]
+    sources += [
+        (f"{rel(COMPOSE)}:{name}", svc["environment"]) for name, svc in compose_app_services().items()
+    ]
+    sources += [(rel(path), systemd_environment(path)) for path in unit_paths()]
+    for where, names in sources:
+        for name in names:
+            set_by.setdefault(name, where)
+
+    read_by_settings = set(settings_environment_reads())
+    referenced = referenced_variables(all_raw_commands())
+    gunicorn_source = Path(importlib.import_module("gunicorn.config").__file__ or "").read_text()
+    read_by_gunicorn = {n for n in set_by if f'"{n}"' in gunicorn_source or f"'{n}'" in gunicorn_source}
+    read_by_flower = {n for n in set_by if n.startswith("FLOWER_") and n[7:].lower() in flower_options}
+    unread = {
+        name: where
+        for name, where in set_by.items()
+        if name
+        not in read_by_settings | referenced | read_by_gunicorn | read_by_flower | INTERPRETER_VARIABLES
+    }
+    assert not unread, f"set in deploy/ but read by nothing: {unread}"
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = set(env_example())
+    missing = {name: where for name, where in settings_environment_reads().items() if name not in documented}
+    missing.pop("DJANGO_SETTINGS_MODULE", None)
+    assert not missing, f"read from the environment but missing from deploy/env.example: {missing}"
+
+
+# --------------------------------------------------------------------------- Procfiles
+
+
+@pytest.mark.parametrize("path", PROCFILES, ids=rel)
+def test_procfile_defines_the_four_processes(path: Path) -> None:
+    assert set(procfile_commands(path)) >= PROCESSES
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+def test_every_yaml_file_under_deploy_parses() -> None:
+    paths = sorted(DEPLOY.rglob("*.yml")) + sorted(DEPLOY.rglob("*.yaml"))
+    assert COMPOSE in paths and len(paths) > 5
+    for path in paths:
+        docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+        assert docs and all(isinstance(doc, dict) for doc in docs), f"{rel(path)}: not YAML mappings"
+
+
+# --------------------------------------------------------------------------- docker compose
+
+
+def test_compose_has_the_services_and_wires_them() -> None:
+    services = compose()["services"]
+    assert set(services) >= {"postgres", "redis", "redis-cache", "migrate", "web", "worker", "beat", "flower"}
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
+    for name in ("migrate", "web", "worker", "beat", "flower"):
+        build = services[name]["build"]
+        assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+    for name in ("postgres", "redis"):
+        assert services["migrate"]["depends_on"][name]["condition"] == "service_healthy"
+    env = services["web"]["environment"]
+    assert re.match(r"redis://redis:6379/", env["REDIS_URL"])
+    assert re.match(r"redis://redis:6379/", env["CELERY_BROKER_URL"])
+    assert re.match(r"redis://redis-cache:6379/", env["CACHE_URL"]), "the cache goes to the LRU instance"
+    # A warm shutdown needs longer than the longest task.
+    assert _seconds(services["worker"]["stop_grace_period"]) > celeryconfig.task_time_limit
+
+
+def _seconds(duration: str) -> float:
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", duration))
+
+
+def _redis_directives(words: list[str]) -> dict[str, str]:
+    """``--name value`` pairs of a redis-server command line."""
+    out: dict[str, str] = {}
+    for index, word in enumerate(words):
+        if word.startswith("--"):
+            out[word[2:]] = words[index + 1] if index + 1 < len(words) else ""
+    return out
+
+
+def test_compose_redis_data_instance_is_durable_and_never_evicts() -> None:
+    service = compose()["services"]["redis"]
+    words = [str(word) for word in service["command"]]
+    assert words[0] == "redis-server"
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in service["volumes"]}
+    conf = (DEPLOY / mounts[words[1]]).resolve()
+    assert conf == REDIS_CONF, "the data instance runs deploy/redis.conf"
+    settings = {**redis_conf(), **_redis_directives(words[2:])}
+    assert settings["appendonly"] == "yes"
+    assert settings["maxmemory-policy"] == "noeviction"
+
+
+def test_compose_redis_cache_instance_is_lru_without_persistence() -> None:
+    words = [str(word) for word in compose()["services"]["redis-cache"]["command"]]
+    settings = _redis_directives(words[1:])
+    assert settings["maxmemory-policy"] == "allkeys-lru"
+    assert settings["appendonly"] == "no" and settings["save"] == ""
+    assert settings["maxmemory"]
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+
+def test_k8s_documents_are_well_formed() -> None:
+    docs = k8s_documents()
+    kinds = {doc["kind"] for _, doc in docs}
+    assert kinds >= {
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "Job",
+        "HorizontalPodAutoscaler",
+    }
+    for path, doc in docs:
+        assert doc.get("apiVersion") and doc.get("kind"), rel(path)
+        if doc["kind"] == "Kustomization":
+            for resource in doc["resources"]:
+                assert (K8S / resource).is_file(), f"kustomization lists missing {resource}"
+            continue
+        assert doc.get("metadata", {}).get("name"), f"{rel(path)}: {doc['kind']} without metadata.name"
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == "smsbridge", f"{rel(path)}: {doc['kind']} namespace"
+
+
+def _deployments() -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for _, doc in k8s_documents() if doc["kind"] == "Deployment"}
+
+
+def test_k8s_selectors_and_autoscalers_point_at_real_workloads() -> None:
+    deployments = _deployments()
+    assert set(deployments) >= {"smsbridge-web", "smsbridge-worker", "smsbridge-beat", "smsbridge-flower"}
+    for name, doc in deployments.items():
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        assert doc["spec"]["selector"]["matchLabels"].items() <= labels.items(), name
+    pod_labels = [doc["spec"]["template"]["metadata"]["labels"] for doc in deployments.values()]
+    hpa_targets = set()
+    for _, doc in k8s_documents():
+        if doc["kind"] == "Service":
+            selector = doc["spec"]["selector"]
+            assert any(selector.items() <= labels.items() for labels in pod_labels), doc["metadata"]["name"]
+        if doc["kind"] == "HorizontalPodAutoscaler":
+            assert doc["apiVersion"] == "autoscaling/v2"
+            target = doc["spec"]["scaleTargetRef"]
+            assert target["kind"] == "Deployment" and target["name"] in deployments
+            assert any(m["resource"]["name"] == "cpu" for m in doc["spec"]["metrics"])
+            hpa_targets.add(target["name"])
+    assert hpa_targets >= {"smsbridge-web", "smsbridge-worker"}
+
+
+def test_k8s_containers_take_config_and_secrets_from_the_environment() -> None:
+    config_names = {doc["metadata"]["name"] for _, doc in k8s_documents() if doc["kind"] == "ConfigMap"}
+    secret_names = {doc["metadata"]["name"] for _, doc in k8s_documents() if doc["kind"] == "Secret"}
+    for where, _, container in k8s_containers():
+        refs = container.get("envFrom", [])
+        assert {r["configMapRef"]["name"] for r in refs if "configMapRef" in r} & config_names, where
+        assert {r["secretRef"]["name"] for r in refs if "secretRef" in r} & secret_names, where
+        assert container["image"] and not container.get("env"), f"{where}: configure through envFrom"
+
+
+def test_k8s_web_probes_hit_real_health_endpoints_with_an_allowed_host() -> None:
+    config, _ = k8s_config_data()
+    allowed = {host.strip() for host in config["DJANGO_ALLOWED_HOSTS"].split(",")}
+    web = _deployments()["smsbridge-web"]["spec"]["template"]["spec"]["containers"][0]
+    assert web["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert web["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    for where, doc, probe in k8s_http_probes():
+        if doc["metadata"]["name"] == "smsbridge-flower":
+            assert probe["path"] == "/healthcheck", where  # Flower's own, unauthenticated
+            continue
+        try:
+            resolve(probe["path"])
+        except Resolver404:
+            pytest.fail(f"{where}: {probe['path']} is not a URL of the project")
+        hosts = {h["value"] for h in probe.get("httpHeaders", []) if h["name"].lower() == "host"}
+        assert hosts and hosts <= allowed, f"{where}: Host header must be one of DJANGO_ALLOWED_HOSTS"
+
+
+def test_k8s_workers_shut_down_warm_and_beat_runs_a_standby() -> None:
+    deployments = _deployments()
+    worker = deployments["smsbridge-worker"]["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] > celeryconfig.task_time_limit
+    probe = worker["containers"][0]["livenessProbe"]["exec"]["command"]
+    assert "inspect ping" in " ".join(probe) and "$HOSTNAME" in " ".join(probe)
+    # Safe only because of the single-beat lock scheduler.
+    assert deployments["smsbridge-beat"]["spec"]["replicas"] == 2
+    assert celeryconfig.beat_scheduler == "apps.core.beat:SingleBeatScheduler"
+
+
+# --------------------------------------------------------------------------- systemd
+
+
+@pytest.mark.parametrize("path", unit_paths(), ids=lambda p: p.name)
+def test_systemd_unit_parses(path: Path) -> None:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(path.read_text(), source=str(path))
+    assert parser.has_section("Unit")
+    if path.suffix == ".target":
+        assert parser.has_section("Install")
+        return
+    assert parser.has_section("Service")
+    service = parser["Service"]
+    # The oneshot migrate unit is pulled in by the web unit, not enabled on its own.
+    assert parser.has_section("Install") or service.get("Type") == "oneshot"
+    assert unit_values(path, "Service", "ExecStart"), f"{path.name}: no ExecStart"
+    assert service["User"] == "smsbridge"
+    assert service["WorkingDirectory"] == "/opt/smsbridge"
+    assert service["EnvironmentFile"] == "/etc/smsbridge/env"
+    assert service["NoNewPrivileges"] == "yes" and service["PrivateTmp"] == "yes"
+    assert service["ProtectSystem"] == "strict" and "/opt/smsbridge/var" in service["ReadWritePaths"]
+    if service.get("Type") != "oneshot":
+        assert service["Restart"] == "always"
+        assert "smsbridge.target" in parser["Unit"]["PartOf"]
+    for line in unit_values(path, "Service", "ExecStart"):
+        program = re.sub(r"^[-@:+!]+", "", line).split()[0]
+        if program.startswith("/opt/smsbridge/.venv/bin/"):
+            # The program must be one that the requirements install next to this Python.
+            bin_dir = str(Path(sys.executable).parent)
+            assert shutil.which(Path(program).name, path=bin_dir), f"{path.name}: {program}"
+
+
+def test_systemd_web_waits_for_migrations_and_worker_stops_warm() -> None:
+    web = SYSTEMD / "smsbridge-web.service"
+    assert "smsbridge-migrate.service" in " ".join(unit_values(web, "Unit", "Requires"))
+    assert "smsbridge-migrate.service" in " ".join(unit_values(web, "Unit", "After"))
+    migrate = SYSTEMD / "smsbridge-migrate.service"
+    assert unit_values(migrate, "Service", "Type") == ["oneshot"]
+    worker = SYSTEMD / "smsbridge-worker.service"
+    assert unit_values(worker, "Service", "KillSignal") == ["SIGTERM"]
+    assert unit_values(worker, "Service", "KillMode") == ["mixed"], "SIGTERM to the main process only"
+    assert int(unit_values(worker, "Service", "TimeoutStopSec")[0]) > celeryconfig.task_time_limit
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
+    for path in unit_paths():
+        shutil.copy(path, tmp_path / path.name)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *[str(tmp_path / p.name) for p in unit_paths()]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The programs live on the target machines, not here.
+    problems = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.strip() and not re.search(r"Command /opt/smsbridge/\S+ is not executable", line)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- Dockerfile
+
+
+def test_dockerfile_builds_a_non_root_web_image_with_a_healthcheck() -> None:
+    instructions = dockerfile_instructions()
+    keywords = [keyword for keyword, _ in instructions]
+    assert keywords[0] == "FROM" and instructions[0][1].startswith("python:3.11")
+    for keyword in ("CMD", "HEALTHCHECK", "USER", "EXPOSE"):
+        assert keyword in keywords, f"Dockerfile has no {keyword}"
+    user = [rest for keyword, rest in instructions if keyword == "USER"][-1]
+    assert user.split(":")[0] not in {"root", "0"}
+    assert "8000" in next(rest for keyword, rest in instructions if keyword == "EXPOSE").split()
+    for keyword, rest in instructions:
+        if keyword == "COPY":
+            sources = [word for word in rest.split()[:-1] if not word.startswith("--")]
+            for source in sources:
+                assert (ROOT / source).exists(), f"COPY {source}: not in the build context"
+        if keyword == "RUN":
+            for requirement in re.findall(r"-r\s+(\S+)", rest):
+                assert (ROOT / requirement).is_file(), requirement
+    healthcheck = next(rest for keyword, rest in instructions if keyword == "HEALTHCHECK")
+    path = re.search(r"(/health/\w+)", healthcheck)
+    assert path and resolve(path[1]), "the HEALTHCHECK calls a project URL"
+    assert "localhost" in healthcheck and "localhost" in env_example()["DJANGO_ALLOWED_HOSTS"].split(",")
+
+
+# --------------------------------------------------------------------------- nginx
+
+
+def nginx_tokens(text: str) -> list[str]:
+    """Words and the characters { } ; of an nginx config, without comments or quotes."""
+    tokens: list[str] = []
+    for match in re.finditer(r"#[^\n]*|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|[{};]|[^\s{};#\"']+", text):
+        word = match[0]
+        if not word.startswith("#"):
+            tokens.append(word)
+    return tokens
+
+
+def test_nginx_config_is_balanced_and_limits_bodies() -> None:
+    tokens = nginx_tokens(NGINX.read_text())
+    depth = 0
+    for token in tokens:
+        depth += {"{": 1, "}": -1}.get(token, 0)
+        assert depth >= 0, "a closing brace without an opening one"
+    assert depth == 0, "unbalanced braces"
+    text = " ".join(tokens)
+    size = re.search(r"client_max_body_size (\d+)([kKmM]?) ;", text)
+    assert size, "client_max_body_size is not set"
+    limit = int(size[1]) * {"": 1, "k": 1024, "m": 1024 * 1024}[size[2].lower()]
+    assert limit <= 64 * 1024, "nginx must not accept bodies the API refuses anyway"
+    upstreams = set(re.findall(r"upstream (\S+) {", text))
+    for target in re.findall(r"proxy_pass https?://([^/;\s]+)", text):
+        assert target in upstreams, f"proxy_pass to an undefined upstream {target}"
+    for header in ("X-Forwarded-Proto", "X-Forwarded-Host", "Host"):
+        assert re.search(rf"proxy_set_header {header} ", text), header
+    assert "limit_req_zone" in text and re.search(r"location /sms/receive { limit_req ", text)
+    resolve("/sms/receive")
+
+
+OPENSSL_SELF_SIGNED = [
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=t",
+]
+
+
+@pytest.mark.skipif(
+    shutil.which("nginx") is None or shutil.which("openssl") is None, reason="nginx or openssl not installed"
+)
+def test_nginx_accepts_the_config(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [*OPENSSL_SELF_SIGNED, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    site = re.sub(r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};", NGINX.read_text())
+    site = re.sub(r"ssl_certificate \S+;", f"ssl_certificate {cert};", site)
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        [
+            "nginx",
+            "-t",
+            "-p",
+            str(tmp_path),
+            "-e",
+            str(tmp_path / "error.log"),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# --------------------------------------------------------------------------- redis.conf
+
+
+def redis_conf() -> dict[str, str]:
+    """Directive -> value (the last one wins, as in Redis; ``save`` lines are joined)."""
+    settings: dict[str, str] = {}
+    for line in REDIS_CONF.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        directive, _, value = line.strip().partition(" ")
+        if directive == "save" and "save" in settings:
+            value = f"{settings['save']} {value}"
+        settings[directive.lower()] = value.strip().strip('"')
+    return settings
+
+
+def test_redis_conf_is_durable_and_never_evicts() -> None:
+    settings = redis_conf()
+    assert settings["appendonly"] == "yes"
+    assert settings["appendfsync"] == "everysec"
+    assert settings["maxmemory-policy"] == "noeviction"
+    assert settings["maxmemory"]
+    assert "requirepass" in REDIS_CONF.read_text(), "explain how to set a password"
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+def test_redis_server_loads_redis_conf(tmp_path: Path) -> None:
+    socket_path, log = tmp_path / "redis.sock", tmp_path / "redis.log"
+    process = subprocess.Popen(
+        [
+            *["redis-server", str(REDIS_CONF), "--port", "0", "--bind", "127.0.0.1"],
+            *["--unixsocket", str(socket_path), "--dir", str(tmp_path), "--logfile", str(log)],
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not socket_path.exists():
+            output = log.read_text() if log.exists() else ""
+            assert process.poll() is None, f"redis-server refused deploy/redis.conf:\n{output}"
+            assert time.monotonic() < deadline, f"redis-server did not start:\n{output}"
+            time.sleep(0.05)
+        client = redis.Redis(unix_socket_path=str(socket_path), decode_responses=True)
+        try:
+            assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+            assert client.config_get("appendonly") == {"appendonly": "yes"}
+        finally:
+            client.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
