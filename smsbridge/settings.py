@@ -134,6 +134,8 @@ SMS_RECEIVING_NUMBER = os.environ.get("SMS_RECEIVING_NUMBER", "+919000000000")
 # Limits on what a request may carry (DESIGN.md: bodies over 64 KiB get 413).
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# The admin takes CSV uploads (blacklist import); files stream to disk past 2.5 MB.
+ADMIN_MAX_REQUEST_BODY_BYTES = env_int("ADMIN_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
 # Allowed clock skew for signed gateway deliveries (SMS Gateway for Android).
 GATEWAY_SIGNATURE_TOLERANCE_SECONDS = env_int("GATEWAY_SIGNATURE_TOLERANCE_SECONDS", 300)
 # How long a process trusts its in-memory copy of an API key or gateway record;

@@ -155,8 +155,16 @@ class Cluster:
     def data(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis.url(0), decode_responses=True)
 
+    def dump_stacks(self) -> None:
+        """Ask every live Celery process to print its threads' stacks into its log."""
+        for proc in self.workers + self.beats:
+            if proc.alive and proc.proc:
+                os.kill(proc.proc.pid, signal.SIGUSR2)
+        time.sleep(1)
+
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.workdir.glob("*.log")))
+        keep = int(os.environ.get("CLUSTER_LOG_CHARS", "3000"))
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-keep:]}" for p in sorted(self.workdir.glob("*.log")))
 
     def settings_overrides(self) -> dict[str, str]:
         """Point this test process's Django at the cluster's Redis."""

@@ -135,7 +135,7 @@ def blacklist_per_day(*, days: int = 14, now: datetime | None = None) -> list[Da
     return [DailyBlacklist(d, counts.get((d, "add"), 0), counts.get((d, "remove"), 0)) for d in slots]
 
 
-def redis_stats() -> RedisStats:
+def redis_stats(*, scan_budget_seconds: float = SCAN_BUDGET_SECONDS) -> RedisStats:
     r = get_redis()
     info = r.info()
     hits, misses = int(info.get("keyspace_hits", 0)), int(info.get("keyspace_misses", 0))
@@ -144,7 +144,7 @@ def redis_stats() -> RedisStats:
         pipe.scard(keys.out_sms_numbers())
         pipe.scard(keys.blacklist_mobiles())
         total, verified, blacklisted = pipe.execute()
-    families, complete = key_family_counts()
+    families, complete = key_family_counts(budget_seconds=scan_budget_seconds)
     return RedisStats(
         version=str(info.get("redis_version", "")),
         used_memory_human=str(info.get("used_memory_human", "")),

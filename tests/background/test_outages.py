@@ -54,12 +54,15 @@ def test_redis_restarted_empty_is_repaired_from_postgresql_on_its_own(database_u
         # Until the repair has run, nothing may onboard the verified number again.
         first = api.get("/onboard/register/9876543210", **creds.auth)
         assert first.status_code in {409, 503}
-        verified = wait_until(
-            lambda: api.get("/onboard/register/9876543210", **creds.auth).status_code == 409,
-            60,
-            "the verified set to come back\n" + c.logs(),
-        )
-        assert verified
+        try:
+            wait_until(
+                lambda: api.get("/onboard/register/9876543210", **creds.auth).status_code == 409,
+                60,
+                "the verified set to come back",
+            )
+        except AssertionError:
+            c.dump_stacks()
+            raise AssertionError("the verified set never came back\n" + c.logs()) from None
         assert api.get("/onboard/register/9876543299", **creds.auth).status_code == 403
         assert c.data().sismember(keys.out_sms_numbers(), "9876543210")
 

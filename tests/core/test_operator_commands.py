@@ -119,3 +119,18 @@ def test_redis_health_checks_every_role_with_a_round_trip(settings):
     with pytest.raises(SystemExit) as exited:
         run("redis_health")
     assert exited.value.code == 1
+
+
+def test_redis_stats_reports_info_and_key_families():
+    r = get_redis()
+    r.set(keys.abuse_counter("9876543210"), 3)
+    r.set(keys.onboard_hash("9876543210"), "h")
+
+    report = json.loads(run("redis_stats", "--json"))
+
+    families = {f["pattern"]: f["count"] for f in report["families"]}
+    assert families["abuse_counter:*"] == 1
+    assert families["onboard_hash:*"] == 1
+    assert report["families_complete"] is True
+    assert report["used_memory_human"]
+    assert "abuse_counter:*" in run("redis_stats")

@@ -59,7 +59,7 @@ def number_register(*, mobile: Mobile, client_id: str) -> Registration:
         status="onboard_requested",
         mobile=mobile.key,
         country_code=str(mobile.country_code),
-        client_id=client_id,
+        client_ids=[client_id],
     )
     outcome, current_hash, ttl_ms = run_script(
         "onboarding/lua/number_register.lua",
