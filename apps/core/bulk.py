@@ -48,7 +48,8 @@ def _copy_all_or_nothing(cursor: Any, sql: str, buffer: io.StringIO) -> bool:
     the staging path with the same rows.
     """
     try:
-        with transaction.atomic():
+        # copy_expert goes straight to psycopg2: map its errors to Django's ourselves.
+        with transaction.atomic(), connection.wrap_database_errors:
             cursor.copy_expert(sql, buffer)
     except IntegrityError:
         return False

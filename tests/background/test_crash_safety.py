@@ -84,6 +84,7 @@ def test_killing_workers_while_blacklist_actions_drain_loses_and_duplicates_noth
         push(c, keys.blacklist_queue(), actions)
         c.beat()
         kills = kill_workers_until_drained(c, keys.blacklist_queue())
+        assert c.data().llen(keys.dead_letter(keys.blacklist_queue())) == 0
 
     assert kills >= 1
     assert BlacklistAction.objects.count() == count
@@ -112,6 +113,8 @@ def test_every_acknowledged_sms_gets_exactly_one_verdict_through_worker_kills(da
         verdicts = wait_until(lambda: _all_verdicts(c, sent), 60, "a verdict for every SMS:\n" + c.logs())
         wait_until(lambda: queue_depth_of(c.data(), keys.sms_monitor_queue()) == 0, 60, "monitor drain")
         wait_until(lambda: queue_depth_of(c.data(), keys.out_sms_queue()) == 0, 60, "out_sms drain")
+        for queue in (keys.sms_inbound_queue(), keys.sms_monitor_queue(), keys.out_sms_queue()):
+            assert c.data().llen(keys.dead_letter(queue)) == 0, queue
 
     assert sorted(v["status"] for v in verdicts.values()).count("valid") == len(numbers) // 2
     judged = MonitorEvent.objects.filter(sms_uuid__in=sent)

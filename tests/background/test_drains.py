@@ -56,6 +56,20 @@ def test_a_batch_left_in_flight_is_replayed_without_duplicates():
 
     assert MonitorEvent.objects.count() == 30
     assert queue_depth(keys.sms_monitor_queue()) == 0
+    assert r.llen(keys.dead_letter(keys.sms_monitor_queue())) == 0  # replayed, not set aside
+
+
+def test_a_replayed_batch_mixing_stored_and_new_events_stores_the_new_ones_once():
+    r = get_redis()
+    events = [monitor_event(status="valid", mobile=f"98765432{n:02d}") for n in range(20)]
+    r.lpush(keys.sms_monitor_queue(), *events[:10])
+    monitor_flush()
+    r.lpush(keys.sms_monitor_queue(), *events)
+
+    assert monitor_flush() == 20
+
+    assert MonitorEvent.objects.count() == 20
+    assert r.llen(keys.dead_letter(keys.sms_monitor_queue())) == 0
 
 
 def test_a_poisoned_event_goes_to_the_dead_letter_list_and_the_rest_are_stored():
