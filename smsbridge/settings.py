@@ -148,7 +148,7 @@ SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS = float(os.environ.get("SYSTEM_SETTINGS_LOCA
 INBOUND_BATCH_SIZE = env_int("INBOUND_BATCH_SIZE", 200)
 INBOUND_SAFETY_INTERVAL = float(os.environ.get("INBOUND_SAFETY_INTERVAL", "5"))
 OUT_SMS_FLUSH_INTERVAL = float(os.environ.get("OUT_SMS_FLUSH_INTERVAL", "5"))
-# Events per drain batch, one COPY and one commit each. make bench measured 2000 -> 5000
+# Events per drain batch, one COPY and one commit each. a flush of 50,000 events measured 2000 -> 5000
 # as +30 % events/s (fewer commits); 5000 still takes well under a second.
 DRAIN_BATCH_SIZE = env_int("DRAIN_BATCH_SIZE", 5000)
 MONITOR_FLUSH_INTERVAL = float(os.environ.get("MONITOR_FLUSH_INTERVAL", "5"))
