@@ -14,6 +14,17 @@ from twilio.request_validator import RequestValidator
 from apps.inbound.models import Gateway
 
 
+def client_and_gateway(name: str = "test") -> tuple[Any, str]:
+    """A client (as ClientCreds) and a native gateway's token, committed for other processes."""
+    from apps.clients.services import client_create
+    from apps.inbound.services import gateway_create
+    from tests.conftest import ClientCreds
+
+    client, key = client_create(name=name)
+    gateway = gateway_create(kind="native", name=name)
+    return ClientCreds(str(client.id), key, client.webhook_secret), gateway.secret
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 

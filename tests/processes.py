@@ -166,14 +166,12 @@ class Cluster:
         keep = int(os.environ.get("CLUSTER_LOG_CHARS", "3000"))
         return "\n".join(f"--- {p.name}\n{p.read_text()[-keep:]}" for p in sorted(self.workdir.glob("*.log")))
 
-    def settings_overrides(self) -> dict[str, str]:
-        """Point this test process's Django at the cluster's Redis."""
-        return {
-            "REDIS_URL": self.redis.url(0),
-            "CELERY_BROKER_URL": self.redis.url(1),
-            "CELERY_RESULT_BACKEND": self.redis.url(2),
-            "CACHE_URL": self.redis.url(3),
-        }
+    def use_in(self, settings: Any) -> None:
+        """Point this test process's Django (pytest-django ``settings``) at the cluster's Redis."""
+        settings.REDIS_URL = self.redis.url(0)
+        settings.CELERY_BROKER_URL = self.redis.url(1)
+        settings.CELERY_RESULT_BACKEND = self.redis.url(2)
+        settings.CACHE_URL = self.redis.url(3)
 
     def stop(self) -> None:
         for proc in self.beats + self.workers:

@@ -76,9 +76,9 @@ def batch_ack(batch: Batch, *, pipe: Pipeline | None = None) -> None:
         target.execute()
 
 
-def queue_depth(queue: str) -> int:
-    """Items waiting plus items in flight."""
-    r = get_redis()
+def queue_depth(queue: str, *, client: redis.Redis | None = None) -> int:
+    """Items waiting plus items in flight (on ``client``, default the data Redis)."""
+    r = client or get_redis()
     with r.pipeline(transaction=False) as pipe:
         pipe.llen(queue)
         pipe.zrange(keys.batch_index(queue), 0, -1)

@@ -11,6 +11,7 @@ from apps.abuse.models import BlacklistAction, BlacklistEntry
 from apps.audit.events import monitor_event
 from apps.audit.models import MonitorEvent
 from apps.core import keys
+from apps.core.queues import queue_depth
 from apps.onboarding.models import OutSms
 from tests.processes import Cluster, cluster, wait_until
 
@@ -32,12 +33,12 @@ def kill_workers_until_drained(c: Cluster, queue: str, *, timeout: float = 240) 
     worker = c.worker()
     mid_batch = kills = 0
     deadline = time.monotonic() + timeout
-    while queue_depth_of(r, queue) > 0:
+    while queue_depth(queue, client=r) > 0:
         assert time.monotonic() < deadline, f"{queue} never drained:\n{c.logs()}"
         if kills < 8:
             # Wait until the worker is inside a batch, then a random moment more.
             wait_until(
-                lambda: r.zcard(keys.batch_index(queue)) or not queue_depth_of(r, queue), 60, "a claim"
+                lambda: r.zcard(keys.batch_index(queue)) or not queue_depth(queue, client=r), 60, "a claim"
             )
             time.sleep(random.uniform(0, 0.05))
             worker.kill9()
@@ -46,11 +47,6 @@ def kill_workers_until_drained(c: Cluster, queue: str, *, timeout: float = 240) 
             worker = c.worker()
         time.sleep(0.05)
     return mid_batch
-
-
-def queue_depth_of(r, queue: str) -> int:
-    in_flight = sum(r.llen(keys.batch_items(queue, b)) for b in r.zrange(keys.batch_index(queue), 0, -1))
-    return int(r.llen(queue)) + in_flight
 
 
 def test_killing_workers_while_monitor_events_drain_loses_and_duplicates_nothing(database_url, settings):
@@ -93,14 +89,13 @@ def test_killing_workers_while_blacklist_actions_drain_loses_and_duplicates_noth
 
 
 def test_every_acknowledged_sms_gets_exactly_one_verdict_through_worker_kills(database_url, settings, api):
-    from tests.helpers import send_native
+    from tests.helpers import client_and_gateway, send_native
 
     numbers = [f"96{n:08d}" for n in range(600)]
     with cluster(database_url, INBOUND_BATCH_SIZE="10", INBOUND_SAFETY_INTERVAL="0.3") as c:
-        for name, value in c.settings_overrides().items():
-            setattr(settings, name, value)
+        c.use_in(settings)
         c.data().set(keys.redis_ready(), time.time())
-        creds, token = _client_and_gateway()
+        creds, token = client_and_gateway("kill-test")
         bodies = [api.get(f"/onboard/register/{n}", **creds.auth).json()["sms_body"] for n in numbers]
         # Half correct, half wrong: both kinds of verdict must come out exactly once.
         sent = []
@@ -111,8 +106,8 @@ def test_every_acknowledged_sms_gets_exactly_one_verdict_through_worker_kills(da
         c.beat()
         assert kill_workers_until_drained(c, keys.sms_inbound_queue()) >= 1
         verdicts = wait_until(lambda: _all_verdicts(c, sent), 60, "a verdict for every SMS:\n" + c.logs())
-        wait_until(lambda: queue_depth_of(c.data(), keys.sms_monitor_queue()) == 0, 60, "monitor drain")
-        wait_until(lambda: queue_depth_of(c.data(), keys.out_sms_queue()) == 0, 60, "out_sms drain")
+        wait_until(lambda: queue_depth(keys.sms_monitor_queue(), client=c.data()) == 0, 60, "monitor drain")
+        wait_until(lambda: queue_depth(keys.out_sms_queue(), client=c.data()) == 0, 60, "out_sms drain")
         for queue in (keys.sms_inbound_queue(), keys.sms_monitor_queue(), keys.out_sms_queue()):
             assert c.data().llen(keys.dead_letter(queue)) == 0, queue
 
@@ -121,16 +116,6 @@ def test_every_acknowledged_sms_gets_exactly_one_verdict_through_worker_kills(da
     assert judged.count() == len(sent)  # one event per SMS: none lost, none twice
     assert judged.values("sms_uuid").distinct().count() == len(sent)
     assert OutSms.objects.count() == len(numbers) // 2
-
-
-def _client_and_gateway():
-    from apps.clients.services import client_create
-    from apps.inbound.services import gateway_create
-    from tests.conftest import ClientCreds
-
-    client, key = client_create(name="kill-test")
-    gateway = gateway_create(kind="native", name="kill-test")
-    return ClientCreds(str(client.id), key, client.webhook_secret), gateway.secret
 
 
 def _all_verdicts(c: Cluster, uuids: list[str]) -> dict | None:

@@ -9,25 +9,10 @@ from apps.audit.models import MonitorEvent
 from apps.core import keys
 from apps.core.system_settings import system_settings_get
 from apps.onboarding.models import OutSms
-from tests.helpers import send_native
+from tests.helpers import client_and_gateway, send_native
 from tests.processes import TcpProxy, cluster, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def _client_and_gateway():
-    from apps.clients.services import client_create
-    from apps.inbound.services import gateway_create
-    from tests.conftest import ClientCreds
-
-    client, key = client_create(name="outage-test")
-    gateway = gateway_create(kind="native", name="outage-test")
-    return ClientCreds(str(client.id), key, client.webhook_secret), gateway.secret
-
-
-def _use(settings, c) -> None:
-    for name, value in c.settings_overrides().items():
-        setattr(settings, name, value)
 
 
 def test_redis_restarted_empty_is_repaired_from_postgresql_on_its_own(database_url, settings, api):
@@ -35,9 +20,9 @@ def test_redis_restarted_empty_is_repaired_from_postgresql_on_its_own(database_u
     from apps.core.phone import mobile_parse
 
     with cluster(database_url, REDIS_REPAIR_INTERVAL="1", BLACKLIST_FLUSH_INTERVAL="0.5") as c:
-        _use(settings, c)
+        c.use_in(settings)
         c.data().set(keys.redis_ready(), time.time())
-        creds, token = _client_and_gateway()
+        creds, token = client_and_gateway("outage-test")
         c.worker()
         c.beat()
         body = api.get("/onboard/register/9876543210", **creds.auth).json()["sms_body"]
@@ -75,9 +60,9 @@ def test_postgresql_unreachable_delays_the_drains_and_loses_nothing(
     numbers = [f"95{n:08d}" for n in range(20)]
     try:
         with cluster(proxied_url, MONITOR_FLUSH_INTERVAL="0.5", OUT_SMS_FLUSH_INTERVAL="0.5") as c:
-            _use(settings, c)
+            c.use_in(settings)
             c.data().set(keys.redis_ready(), time.time())
-            creds, token = _client_and_gateway()
+            creds, token = client_and_gateway("outage-test")
             c.worker()
             c.beat()
             system_settings_get()  # a serving web process has its settings cached
@@ -132,7 +117,7 @@ def test_with_two_beats_each_periodic_task_runs_once_per_interval_and_one_takes_
 
 def test_heartbeats_make_health_report_running_workers(database_url, settings, api):
     with cluster(database_url, HEARTBEAT_INTERVAL="1") as c:
-        _use(settings, c)
+        c.use_in(settings)
         c.data().set(keys.redis_ready(), time.time())
         assert api.get("/health").json()["background_workers"] == "not_running"
         c.worker()
