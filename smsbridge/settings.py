@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from apps.core.crypto import dev_key_load, encryption_keys_check
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -141,6 +143,15 @@ GATEWAY_SIGNATURE_TOLERANCE_SECONDS = env_int("GATEWAY_SIGNATURE_TOLERANCE_SECON
 # How long a process trusts its in-memory copy of an API key or gateway record;
 # a revoked key stops working everywhere within this many seconds.
 CREDENTIAL_LOCAL_CACHE_SECONDS = float(os.environ.get("CREDENTIAL_LOCAL_CACHE_SECONDS", "5"))
+# Gateway HMAC keys, Twilio auth tokens and client webhook secrets are encrypted at rest
+# with these Fernet keys (comma-separated: the first encrypts, all decrypt, for rotation).
+# Debug without it: a development key made once in var/dev_secrets.key.
+SECRETS_ENCRYPTION_KEYS = env_list("SECRETS_ENCRYPTION_KEY", "")
+if not SECRETS_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise RuntimeError("SECRETS_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off (a Fernet key)")
+    SECRETS_ENCRYPTION_KEYS = [dev_key_load(BASE_DIR / "var" / "dev_secrets.key")]
+encryption_keys_check(SECRETS_ENCRYPTION_KEYS)
 # How long a process trusts its in-memory copy of the system settings.
 SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS = float(os.environ.get("SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS", "2"))
 

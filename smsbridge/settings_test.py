@@ -21,6 +21,8 @@ os.environ.setdefault("MONITOR_FLUSH_INTERVAL", "1")
 os.environ.setdefault("BLACKLIST_FLUSH_INTERVAL", "1")
 os.environ.setdefault("REDIS_REPAIR_INTERVAL", "1")
 os.environ.setdefault("BEAT_LOCK_TIMEOUT", "6")
+# A fixed Fernet key for the suite (and the processes it starts); never used outside tests.
+os.environ.setdefault("SECRETS_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZlcm5ldC1rZXktMDEyMzQ1Njc4OWE=")
 
 from .settings import *  # noqa: F403
 

@@ -24,8 +24,8 @@ from apps.clients.services import api_key_directory, client_create
 from apps.core import keys
 from apps.core.redis import get_redis
 from apps.core.system_settings import system_settings_get, system_settings_invalidate
-from apps.inbound.models import Gateway
 from apps.inbound.services import gateway_create, gateway_directory, gateway_token_directory
+from tests.helpers import GatewayCreds
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_REDIS_DBS = {0, 1, 2, 3}
@@ -99,9 +99,12 @@ def client_creds(make_client: Any) -> ClientCreds:
 
 @pytest.fixture
 def make_gateway(db: None, django_capture_on_commit_callbacks: Any) -> Any:
-    def make(kind: str, secret: str | None = None) -> Gateway:
+    """Make a gateway: GatewayCreds (id, kind, name, its plain secret, the model)."""
+
+    def make(kind: str, secret: str | None = None, **scope: Any) -> GatewayCreds:
         with django_capture_on_commit_callbacks(execute=True):
-            return gateway_create(kind=kind, name=f"{kind} gateway", secret=secret)
+            gateway, plain = gateway_create(kind=kind, name=f"{kind} gateway", secret=secret, **scope)
+        return GatewayCreds(model=gateway, secret=plain)
 
     return make
 

@@ -1,8 +1,10 @@
 """Clients, their API keys and their callbacks.
 
 API keys are stored as SHA-256 only: the admin shows a new key once, in the message
-after it is created, and never again. Keys are created and revoked through the
-services, which also update the Redis directory the hot path authenticates from.
+after it is created, and never again; so is the webhook secret (encrypted at rest),
+of which the pages show only the last characters. Keys are created and revoked, and
+clients deactivated, through the services, which also update the Redis directory the
+hot path authenticates from.
 """
 
 from typing import Any
@@ -14,9 +16,10 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.crypto import secret_hint
 
 from .models import ApiKey, CallbackDelivery, Client
-from .services import api_key_create, api_key_revoke, client_create
+from .services import api_key_create, api_key_revoke, client_activate, client_create, client_deactivate
 from .webhooks import callback_retry
 
 KEY_SHOWN_ONCE = "copy it now: it is stored hashed and will not be shown again"
@@ -39,12 +42,11 @@ class ClientAdmin(admin.ModelAdmin):
     list_display = ("name", "webhook_url", "is_active", "active_keys", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "id__exact")
-    actions = ["create_api_key"]
+    actions = ["create_api_key", "deactivate", "activate"]
     add_fields = ("name", "webhook_url")
-    # is_active is shown, not edited: deactivating must also drop the client's keys from
-    # the Redis directory, which no service does yet (revoke the keys instead).
-    change_fields = ("id", "name", "webhook_url", "webhook_secret", "is_active", "created_at")
-    change_readonly_fields = ("id", "webhook_secret", "is_active", "created_at")
+    # is_active changes through the actions only: they also update the Redis directory.
+    change_fields = ("id", "name", "webhook_url", "webhook_secret_hint", "is_active", "created_at")
+    change_readonly_fields = ("id", "webhook_secret_hint", "is_active", "created_at")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Client]:
@@ -77,6 +79,25 @@ class ClientAdmin(admin.ModelAdmin):
             f"Webhook secret for verifying callbacks: {client.webhook_secret}",
             messages.SUCCESS,
         )
+
+    @admin.display(description="webhook secret")
+    def webhook_secret_hint(self, obj: Client) -> str:
+        return f"…{secret_hint(obj.webhook_secret)} (shown in full once, when the client was created)"
+
+    def has_change_client_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("clients.change_client")
+
+    @admin.action(
+        description="Deactivate selected clients (refuse their API keys)", permissions=["change_client"]
+    )
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        changed = sum(client_deactivate(client=client) for client in queryset)
+        self.message_user(request, f"Deactivated {changed} client(s).", messages.SUCCESS)
+
+    @admin.action(description="Activate selected clients", permissions=["change_client"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        changed = sum(client_activate(client=client) for client in queryset)
+        self.message_user(request, f"Activated {changed} client(s).", messages.SUCCESS)
 
     @admin.display(description="active keys", ordering="active_key_count")
     def active_keys(self, obj: Client) -> int:

@@ -2,6 +2,8 @@ import uuid
 
 from django.db import models
 
+from apps.core.crypto import EncryptedTextField
+
 
 class Client(models.Model):
     """An integrating application: owns API keys and receives verified-number callbacks."""
@@ -9,7 +11,8 @@ class Client(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=120)
     webhook_url = models.URLField(max_length=500, blank=True)
-    webhook_secret = models.CharField(max_length=100, help_text="Standard Webhooks secret (whsec_...).")
+    # Signing needs it in plain text, so it is encrypted at rest rather than hashed.
+    webhook_secret = EncryptedTextField(help_text="Standard Webhooks secret (whsec_...), encrypted at rest.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

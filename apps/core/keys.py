@@ -65,13 +65,32 @@ def api_keys() -> str:
 
 
 def gateways() -> str:
-    """HASH gateway_id -> JSON {kind, secret, active}, for gateway authentication."""
+    """HASH gateway_id -> JSON of an active gateway: kind, scope and its secrets in force,
+    hashed (bearer tokens) or Fernet-encrypted (HMAC keys, Twilio auth tokens), never plain."""
     return _k("gateways")
 
 
 def gateway_tokens() -> str:
     """HASH sha256(native gateway token) -> gateway_id."""
     return _k("gateway_tokens")
+
+
+def directory_rebuilds(directory: str) -> str:
+    """ZSET rebuild id -> deadline of the rebuilds of credential mirror ``directory`` under way."""
+    return f"{directory}:rebuilds"
+
+
+def directory_rebuild_aside(directory: str, rebuild_id: str) -> str:
+    """HASH: the new copy of ``directory`` being built, renamed over it when complete."""
+    return f"{directory}:rebuild:{rebuild_id}"
+
+
+def directory_rebuild_changes(directory: str, rebuild_id: str) -> str:
+    """HASH field -> "+value" or "-": changes made while the rebuild read PostgreSQL."""
+    return f"{directory}:rebuild:{rebuild_id}:changes"
+
+
+DIRECTORY_REBUILD_TTL = 300
 
 
 # --- inbound SMS -----------------------------------------------------------------------

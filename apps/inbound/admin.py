@@ -1,19 +1,64 @@
-"""Gateways: created through ``gateway_create`` so the Redis directories know them at once."""
+"""Gateways: every change goes through the services, which keep the Redis mirrors in step.
+
+A secret is shown once, in the message after it is made (creation or rotation), and
+never again: it is stored hashed or encrypted, and the pages show only its last
+characters, to tell secrets apart.
+"""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .management.commands.create_gateway import endpoint_for
-from .models import Gateway
-from .services import gateway_create
+from apps.core.exceptions import ApplicationError
 
-MIN_SECRET_LENGTH = 16  # gateway_create refuses shorter secrets; said here so the form can
+from .management.commands._gateway_options import endpoint_for
+from .models import Gateway, GatewaySecret
+from .scope import countries_parse, receiving_number_clean
+from .services import (
+    DEFAULT_GRACE_SECONDS,
+    MIN_SECRET_LENGTH,
+    gateway_activate,
+    gateway_create,
+    gateway_deactivate,
+    gateway_rotate,
+    gateway_update,
+)
+
+SHOWN_ONCE = "copy it now: it is stored hashed or encrypted and will not be shown again"
 
 
-class GatewayAddForm(forms.ModelForm):
+class CountriesField(forms.Field):
+    """Calling codes typed as "91, 44", kept as a list of numbers."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(str(code) for code in value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[int]:
+        try:
+            return countries_parse(str(value or ""))
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
+
+COUNTRIES_HELP = "Sender country calling codes it may deliver, comma-separated (91, 44); empty: any."
+
+
+class ScopeFormMixin(forms.ModelForm):
+    def clean_receiving_number(self) -> str:
+        kind = self.data.get("kind") or self.instance.kind
+        try:
+            return receiving_number_clean(kind=kind, raw=self.cleaned_data.get("receiving_number", ""))
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
+
+class GatewayAddForm(ScopeFormMixin):
     secret = forms.CharField(
         required=False,
         min_length=MIN_SECRET_LENGTH,
@@ -21,52 +66,126 @@ class GatewayAddForm(forms.ModelForm):
         help_text="HMAC key (android), Twilio auth token (twilio), query token (jasmin) or bearer token "
         "(native). Leave blank to generate one.",
     )
+    countries = CountriesField(required=False, help_text=COUNTRIES_HELP)
 
     class Meta:
         model = Gateway
-        fields = ["kind", "name", "secret"]
+        fields = ["kind", "name", "secret", "countries", "receiving_number"]
+
+
+class GatewayChangeForm(ScopeFormMixin):
+    countries = CountriesField(required=False, help_text=COUNTRIES_HELP)
+
+    class Meta:
+        model = Gateway
+        fields = ["name", "countries", "receiving_number"]
+
+
+class GatewaySecretInline(admin.TabularInline):
+    model = GatewaySecret
+    fields = ("shown_hint", "created_at", "expires_at", "in_force")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "secrets (rotate with the list's action)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="secret")
+    def shown_hint(self, obj: GatewaySecret) -> str:
+        return f"…{obj.hint}"
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, obj: GatewaySecret) -> bool:
+        return obj.expires_at is None or obj.expires_at > timezone.now()
 
 
 @admin.register(Gateway)
 class GatewayAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "is_active", "id", "created_at")
+    list_display = ("name", "kind", "is_active", "shown_countries", "receiving_number", "id", "created_at")
     list_filter = ("kind", "is_active")
     search_fields = ("name",)
-    # Only the name is editable: kind, secret and is_active are mirrored in Redis, and no
-    # service updates the mirror yet.
-    change_fields = ("id", "name", "kind", "secret", "is_active", "created_at", "endpoint")
-    change_readonly_fields = ("id", "kind", "secret", "is_active", "created_at", "endpoint")
+    actions = ["rotate_secret", "rotate_secret_now", "deactivate", "activate"]
+    readonly_fields = ("id", "kind", "is_active", "created_at", "endpoint")
+    inlines = [GatewaySecretInline]
 
     def get_form(
         self, request: HttpRequest, obj: Gateway | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        if obj is None:
-            kwargs["form"] = GatewayAddForm
+        kwargs["form"] = GatewayAddForm if obj is None else GatewayChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Gateway | None = None) -> Any:
-        return GatewayAddForm.Meta.fields if obj is None else self.change_fields
+        if obj is None:
+            return GatewayAddForm.Meta.fields
+        return ("id", "name", "kind", "is_active", "countries", "receiving_number", "created_at", "endpoint")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Gateway | None = None) -> Any:
-        return () if obj is None else self.change_readonly_fields
+        return () if obj is None else self.readonly_fields
+
+    def get_inlines(self, request: HttpRequest, obj: Gateway | None) -> Any:
+        return [] if obj is None else self.inlines
 
     def has_delete_permission(self, request: HttpRequest, obj: Gateway | None = None) -> bool:
-        return False  # the Redis directory would keep accepting it
+        return False  # deactivate instead: the audit trail keeps referring to it
 
     def save_model(self, request: HttpRequest, obj: Gateway, form: forms.Form, change: bool) -> None:
+        data = form.cleaned_data
+        scope = {"countries": data["countries"], "receiving_number": data["receiving_number"]}
         if change:
-            super().save_model(request, obj, form, change)
+            gateway_update(gateway=obj, name=data["name"], **scope)
             return
-        gateway = gateway_create(kind=obj.kind, name=obj.name, secret=form.cleaned_data["secret"] or None)
+        gateway, secret = gateway_create(kind=obj.kind, name=obj.name, secret=data["secret"] or None, **scope)
         obj.pk = gateway.pk
         obj.refresh_from_db()
         obj._state.adding = False
         self.message_user(
             request,
-            f"Gateway {gateway.name}: secret {gateway.secret}; {endpoint_for(gateway)}",
+            f"Gateway {gateway.name}: secret {secret} ({SHOWN_ONCE}); {endpoint_for(gateway)}",
             messages.SUCCESS,
         )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # the secrets inline is read-only; rows are made by the services only
+
+    @admin.display(description="countries")
+    def shown_countries(self, obj: Gateway) -> str:
+        return ", ".join(str(code) for code in obj.countries) or "any"
 
     @admin.display(description="endpoint")
     def endpoint(self, obj: Gateway) -> str:
         return endpoint_for(obj)
+
+    def has_change_gateway_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("inbound.change_gateway")
+
+    @admin.action(
+        description=f"Rotate secret (the old one works for {DEFAULT_GRACE_SECONDS // 60} more minutes)",
+        permissions=["change_gateway"],
+    )
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
+        self._rotate(request, queryset, grace_seconds=DEFAULT_GRACE_SECONDS)
+
+    @admin.action(description="Rotate secret now (the old one stops at once)", permissions=["change_gateway"])
+    def rotate_secret_now(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
+        self._rotate(request, queryset, grace_seconds=0)
+
+    def _rotate(self, request: HttpRequest, queryset: QuerySet[Gateway], *, grace_seconds: int) -> None:
+        for gateway in queryset:
+            secret = gateway_rotate(gateway=gateway, grace_seconds=grace_seconds)
+            self.message_user(
+                request, f"New secret of {gateway}: {secret} ({SHOWN_ONCE})", messages.SUCCESS
+            )
+
+    @admin.action(
+        description="Deactivate selected gateways (refuse their SMS)", permissions=["change_gateway"]
+    )
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
+        changed = sum(gateway_deactivate(gateway=gateway) for gateway in queryset)
+        self.message_user(request, f"Deactivated {changed} gateway(s).", messages.SUCCESS)
+
+    @admin.action(description="Activate selected gateways", permissions=["change_gateway"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
+        changed = sum(gateway_activate(gateway=gateway) for gateway in queryset)
+        self.message_user(request, f"Activated {changed} gateway(s).", messages.SUCCESS)

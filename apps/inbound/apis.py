@@ -85,7 +85,7 @@ class SmsReceiveApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: QueuedSerializer, **errors(400, 401, 413, 415, 503)},
+        responses={202: QueuedSerializer, **errors(400, 401, 403, 413, 415, 503)},
         auth=[{"gatewayToken": []}],  # type: ignore[list-item]  # security requirements, typed as str
         operation_id="sms_receive",
         summary="Receive an SMS from a native JSON gateway",
@@ -124,8 +124,17 @@ class AndroidSmsReceiveApi(APIView):
     class PayloadSerializer(serializers.Serializer):
         messageId = serializers.CharField(max_length=128, required=False, allow_null=True)
         message = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False)
-        phoneNumber = serializers.CharField(max_length=SENDER_MAX)
+        sender = serializers.CharField(max_length=SENDER_MAX, required=False)
+        # Deprecated by the app in favour of sender/recipient; older devices send only this.
+        phoneNumber = serializers.CharField(max_length=SENDER_MAX, required=False)
+        # The phone's own number, when it knows it (may be null on multi-SIM devices).
+        recipient = serializers.CharField(max_length=SENDER_MAX, required=False, allow_null=True)
         receivedAt = serializers.DateTimeField()
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if not (attrs.get("sender") or attrs.get("phoneNumber")):
+                raise serializers.ValidationError({"sender": ["This field is required."]})
+            return attrs
 
         class Meta:
             ref_name = "AndroidSmsPayload"
@@ -140,7 +149,7 @@ class AndroidSmsReceiveApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={202: QueuedSerializer, **errors(400, 401, 404, 413, 415, 503)},
+        responses={202: QueuedSerializer, **errors(400, 401, 403, 404, 413, 415, 503)},
         auth=[{"androidSignature": []}],  # type: ignore[list-item]  # security requirements, typed as str
         operation_id="sms_receive_android",
         summary="Receive an SMS from SMS Gateway for Android (webhook sms:received)",
@@ -162,7 +171,11 @@ class AndroidSmsReceiveApi(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         sms = InboundSms(
-            data["phoneNumber"], data["message"], _aware(data["receivedAt"]), envelope.validated_data["id"]
+            data.get("sender") or data["phoneNumber"],
+            data["message"],
+            _aware(data["receivedAt"]),
+            envelope.validated_data["id"],
+            recipient=data.get("recipient"),
         )
         return _queued(_enqueue(gateway, sms))
 
@@ -175,6 +188,7 @@ class TwilioSmsReceiveApi(APIView):
     class InputSerializer(serializers.Serializer):
         MessageSid = serializers.CharField(max_length=64)
         From = serializers.CharField(max_length=SENDER_MAX)
+        To = serializers.CharField(max_length=SENDER_MAX, required=False)
         Body = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False, allow_blank=True)
 
         class Meta:
@@ -184,7 +198,7 @@ class TwilioSmsReceiveApi(APIView):
         request={"application/x-www-form-urlencoded": InputSerializer},
         responses={
             (200, "text/xml"): OpenApiResponse(OpenApiTypes.STR, description="TwiML <Response/>"),
-            **errors(400, 401, 404, 413, 415, 503),
+            **errors(400, 401, 403, 404, 413, 415, 503),
         },
         auth=[{"twilioSignature": []}],  # type: ignore[list-item]  # security requirements, typed as str
         operation_id="sms_receive_twilio",
@@ -197,7 +211,10 @@ class TwilioSmsReceiveApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        _enqueue(gateway, InboundSms(data["From"], data["Body"], timezone.now(), data["MessageSid"]))
+        sms = InboundSms(
+            data["From"], data["Body"], timezone.now(), data["MessageSid"], recipient=data.get("To")
+        )
+        _enqueue(gateway, sms)
         return HttpResponse(
             '<?xml version="1.0" encoding="UTF-8"?><Response/>', content_type="text/xml; charset=utf-8"
         )
@@ -241,5 +258,6 @@ class JasminSmsReceiveApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        _enqueue(gateway, InboundSms(data["from"], data["content"], timezone.now(), data["id"]))
+        sms = InboundSms(data["from"], data["content"], timezone.now(), data["id"], recipient=data.get("to"))
+        _enqueue(gateway, sms)
         return HttpResponse("ACK/Jasmin", content_type="text/plain")

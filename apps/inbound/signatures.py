@@ -1,4 +1,8 @@
-"""Gateway authentication: each kind's own scheme, compared in constant time."""
+"""Gateway authentication: each kind's own scheme, compared in constant time.
+
+A gateway may have two secrets in force (the new one and, during a rotation's grace
+period, the old one); a delivery is authentic when it matches either.
+"""
 
 import hashlib
 import hmac
@@ -28,8 +32,13 @@ def android_signature_verify(*, gateway: GatewayRecord, body: bytes, signature: 
         raise _unauthorized("X-Timestamp must be Unix seconds.") from exc
     if abs(time.time() - sent_at) > settings.GATEWAY_SIGNATURE_TOLERANCE_SECONDS:
         raise _unauthorized("X-Timestamp is too old or too far in the future.")
-    expected = hmac.new(gateway.secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    presented = signature.strip().lower()
+    signed = body + timestamp.encode()
+    matches = [
+        hmac.compare_digest(hmac.new(key.encode(), signed, hashlib.sha256).hexdigest(), presented)
+        for key in gateway.secrets_in_force()
+    ]
+    if not any(matches):
         raise _unauthorized("X-Signature does not match the body.")
 
 
@@ -37,12 +46,15 @@ def twilio_signature_verify(*, gateway: GatewayRecord, request: HttpRequest, sig
     if not signature:
         raise _unauthorized("X-Twilio-Signature header is required.")
     params = {key: request.POST.get(key) for key in request.POST}
-    validator = RequestValidator(gateway.secret)
     url = settings.PUBLIC_BASE_URL + request.get_full_path() if settings.PUBLIC_BASE_URL else None
-    if not validator.validate(url or request.build_absolute_uri(), params, signature):
+    url = url or request.build_absolute_uri()
+    matches = [
+        RequestValidator(token).validate(url, params, signature) for token in gateway.secrets_in_force()
+    ]
+    if not any(matches):
         raise _unauthorized("X-Twilio-Signature does not match this request.")
 
 
 def token_verify(*, gateway: GatewayRecord, token: str) -> None:
-    if not token or not hmac.compare_digest(token.encode(), gateway.secret.encode()):
+    if not token or not gateway.token_in_force(token):
         raise ApplicationError("Missing or wrong gateway token.", code="invalid_token", status_code=403)

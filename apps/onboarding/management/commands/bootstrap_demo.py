@@ -6,7 +6,7 @@ from django.db import transaction
 from apps.clients.models import Client
 from apps.clients.services import api_key_create, api_key_revoke, client_create
 from apps.inbound.models import Gateway
-from apps.inbound.services import gateway_create
+from apps.inbound.services import gateway_create, gateway_rotate
 
 DEMO_CLIENT = "Demo client"
 DEMO_GATEWAY = "Demo native gateway"
@@ -26,8 +26,12 @@ class Command(BaseCommand):
                 api_key_revoke(api_key=old)
             api_key = api_key_create(client=client)
         gateway = Gateway.objects.filter(name=DEMO_GATEWAY, kind=Gateway.Kind.NATIVE).first()
-        gateway = gateway or gateway_create(kind=Gateway.Kind.NATIVE, name=DEMO_GATEWAY)
+        if gateway is None:
+            gateway, token = gateway_create(kind=Gateway.Kind.NATIVE, name=DEMO_GATEWAY)
+        else:
+            # Tokens are stored hashed too: a fresh one each start, the old one revoked.
+            token = gateway_rotate(gateway=gateway, grace_seconds=0)
         self.stdout.write(self.style.SUCCESS("Demo credentials"))
         self.stdout.write(f"  client API key : {api_key}")
-        self.stdout.write(f"  gateway token  : {gateway.secret}")
+        self.stdout.write(f"  gateway token  : {token}")
         self.stdout.write(f"  client id      : {client.id}")
