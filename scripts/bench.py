@@ -65,6 +65,7 @@ for role in ("data", "broker", "results", "cache"):
     get_redis(role).flushdb()
 system_setting_set(key="register_rate_per_minute", value=10**9)
 system_setting_set(key="register_per_number_per_hour", value=10**9)
+system_setting_set(key="register_per_client_number_per_hour", value=10**9)
 from apps.onboarding.services.repair import redis_repair
 redis_repair(force=True)
 """
@@ -245,6 +246,105 @@ def measure_sweep() -> dict[str, float]:
     return {"counters": SWEEP_COUNTERS, "offenders": added, "seconds": round(seconds, 2)}
 
 
+MEMORY_REGISTRATIONS = int(os.environ.get("BENCH_MEMORY_REGISTRATIONS", "20000"))
+MEMORY_VERIFIED = int(os.environ.get("BENCH_MEMORY_VERIFIED", "200000"))
+
+
+def deploy_redis_memory_settings() -> list[str]:
+    """The encoding thresholds deploy/redis.conf sets, as redis-server arguments."""
+    lines = (ROOT / "deploy" / "redis.conf").read_text().splitlines()
+    wanted = [line.split() for line in lines if line.startswith(("hash-max-", "set-max-"))]
+    return [arg for name, value in wanted for arg in (f"--{name}", value)]
+
+
+def measure_memory_with_deploy_config() -> dict[str, float]:
+    """measure_memory on a private redis-server started with deploy/redis.conf's encodings."""
+    from django.conf import settings
+
+    port = free_port()
+    args = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen([*args, *deploy_redis_memory_settings()], stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        previous, settings.REDIS_URL = settings.REDIS_URL, f"redis://127.0.0.1:{port}/0"
+        try:
+            return measure_memory()
+        finally:
+            settings.REDIS_URL = previous
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"bench: nothing listens on port {port}")
+
+
+def measure_memory() -> dict[str, float]:
+    """Redis bytes per pending registration and per verified number (used_memory deltas).
+
+    Registrations go through the real register service (its Lua script), one per number,
+    which is the costly case: a number's second registration shares the number's keys.
+    The monitor events they queue are drained within seconds and not counted; the
+    rate-limit state is counted, and reported apart since it expires within minutes.
+    """
+    from apps.clients.services import client_create
+    from apps.core import keys
+    from apps.core.phone import mobile_parse
+    from apps.core.redis import get_redis
+    from apps.core.system_settings import system_setting_set
+    from apps.onboarding.services.registration import number_register
+
+    system_setting_set(key="register_rate_per_minute", value=10**9)
+    r = get_redis()
+    r.flushdb()
+    r.set(keys.redis_ready(), 1)
+    client, _ = client_create(name=f"memory-{time.time()}")
+    mobiles = [mobile_parse(f"9{n:09d}") for n in range(MEMORY_REGISTRATIONS)]
+    before = int(r.info("memory")["used_memory"])
+    for mobile in mobiles:
+        number_register(mobile=mobile, client_id=str(client.id))
+    r.delete(keys.sms_monitor_queue())
+    with_rates = int(r.info("memory")["used_memory"]) - before
+    rate_keys = [keys.register_client_number_rate(str(client.id), m.key) for m in mobiles]
+    rate_keys += [keys.register_number_rate(m.key) for m in mobiles]
+    for start in range(0, len(rate_keys), 5000):
+        r.delete(*rate_keys[start : start + 5000])
+    pending = int(r.info("memory")["used_memory"]) - before
+    r.flushdb()
+    before = int(r.info("memory")["used_memory"])
+    with r.pipeline(transaction=False) as pipe:
+        for start in range(0, MEMORY_VERIFIED, 10_000):
+            pipe.sadd(keys.out_sms_numbers(), *(f"8{n:09d}" for n in range(start, start + 10_000)))
+        pipe.execute()
+    verified = int(r.info("memory")["used_memory"]) - before
+    r.flushdb()
+    return {
+        "registrations": MEMORY_REGISTRATIONS,
+        "bytes_per_pending_registration": round(pending / MEMORY_REGISTRATIONS),
+        "bytes_per_pending_registration_with_rate_limits": round(with_rates / MEMORY_REGISTRATIONS),
+        "verified_numbers": MEMORY_VERIFIED,
+        "bytes_per_verified_number": round(verified / MEMORY_VERIFIED, 1),
+        "mb_per_million_verified": round(verified / MEMORY_VERIFIED * 1_000_000 / 2**20, 1),
+        "hash_max_listpack_value": int(
+            str(r.config_get("hash-max-listpack-value")["hash-max-listpack-value"])
+        ),
+    }
+
+
 def main() -> None:
     creds = setup()
     server = start_server()
@@ -261,6 +361,7 @@ def main() -> None:
         get_redis(role).flushdb()
     flush = measure_flush()
     sweep = measure_sweep()
+    memory = {"default_config": measure_memory(), "deploy_config": measure_memory_with_deploy_config()}
     live = results["live"]["rps"]
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(),
@@ -269,6 +370,7 @@ def main() -> None:
         "http": results,
         "monitor_flush": flush,
         "abuse_sweep": sweep,
+        "redis_memory": memory,
         "ratios": {
             "register_vs_live": round(results["register"]["rps"] / live, 3),
             "receive_vs_live": round(results["receive"]["rps"] / live, 3),
@@ -287,6 +389,12 @@ def main() -> None:
     print(
         f"abuse sweep: {sweep['counters']} counters in {sweep['seconds']} s ({sweep['offenders']} offenders)"
     )
+    for config, m in memory.items():
+        print(
+            f"redis memory ({config}): {m['bytes_per_pending_registration']} B per pending registration "
+            f"({m['bytes_per_pending_registration_with_rate_limits']} B while its rate-limit state lives), "
+            f"{m['mb_per_million_verified']} MB per million verified numbers"
+        )
     print(f"written to {RESULTS.relative_to(ROOT)}")
     if any(r["errors"] for r in results.values()):
         raise SystemExit("bench: some requests failed; see the counts above")

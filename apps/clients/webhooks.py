@@ -29,9 +29,20 @@ CLAIM_LEASE = timedelta(seconds=60)  # longer than one POST with its timeout
 DISPATCH_LIMIT = 200
 
 
-def callback_payload(*, mobile_number: str, country_code: str, verified_at: str, sms_uuid: str) -> dict:
+def callback_payload(
+    *,
+    registration_id: str | None,
+    reference: str | None,
+    mobile_number: str,
+    country_code: str,
+    verified_at: str,
+    sms_uuid: str,
+) -> dict:
+    """``number.verified``: names the one registration the SMS proved, and the client's reference."""
     return {
         "event": "number.verified",
+        "registration_id": registration_id,
+        "reference": reference,
         "mobile_number": mobile_number,
         "country_code": country_code,
         "verified_at": verified_at,

@@ -161,9 +161,10 @@ def redis_stats(*, scan_budget_seconds: float = SCAN_BUDGET_SECONDS) -> RedisSta
 
 def key_families() -> dict[str, str]:
     """Display pattern -> key prefix; the prefixes come from ``keys``, the one source of names."""
-    rates = [keys.register_rate(_MARK), keys.register_number_rate(_MARK)]
+    rates = [keys.register_client_rate(_MARK), keys.register_number_rate(_MARK)]
     families = {
         "onboard_hash:*": keys.onboard_hash(_MARK),
+        "onboard_regs:*": keys.onboard_regs(_MARK),
         "abuse_counter:*": keys.abuse_counter(_MARK),
         "sms_dedupe:*": keys.sms_dedupe(_MARK, ""),
         "rate:*": os.path.commonprefix(rates),  # noqa: RUF071 - key names: a character-wise prefix

@@ -30,6 +30,7 @@ class ApplicationError(Exception):
         status_code: int = status.HTTP_400_BAD_REQUEST,
         extra: dict[str, Any] | None = None,
         retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -37,6 +38,7 @@ class ApplicationError(Exception):
         self.status_code = status_code
         self.extra = extra or {}
         self.retry_after = retry_after
+        self.headers = headers or {}
 
 
 def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -56,7 +58,9 @@ def _flatten_validation(detail: Any) -> tuple[str, dict[str, Any]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        headers = dict(exc.headers)
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         body = error_body(exc.detail, exc.code, **exc.extra)
         return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, redis.RedisError):

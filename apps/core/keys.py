@@ -41,21 +41,34 @@ def blacklist_queue() -> str:
 
 
 # --- onboarding ------------------------------------------------------------------------
-def onboard_clients(mobile: str) -> str:
-    """HASH client_id -> expiry epoch of that client's registration of ``mobile``.
+def onboard_regs(mobile: str) -> str:
+    """HASH onboarding hash -> JSON of one registration of ``mobile`` (DESIGN.md key).
 
-    Tells the status endpoint which clients may see the number, and the pipeline which
-    clients to call back. Kept for ONBOARD_CLIENTS_TTL so "expired" stays answerable.
+    The JSON is ``{registration_id, client_id, reference, expires_at}`` (expires_at in epoch
+    ms); an ended registration also carries ``state`` (``verified`` or ``expired``) and is
+    kept so that its client can still read how it ended. The key lives until the newest
+    registration expires, and at most ONBOARD_ENDED_KEEP_MS past the end of the last one.
     """
-    return _k(f"onboard_clients:{mobile}")
+    return _k(f"onboard_regs:{mobile}")
 
 
-ONBOARD_CLIENTS_TTL = 30 * 86400
+ONBOARD_MAX_PENDING = 5  # pending registrations per number; a sixth ends the oldest
+ONBOARD_ENDED_KEEP_MS = 86400 * 1000
 
 
-def register_rate(client_id: str) -> str:
-    """INT: registrations by a client in the current minute (window starts at the first)."""
+def register_client_rate(client_id: str) -> str:
+    """GCRA state of a client's register budget (every register call counts)."""
     return _k(f"rate:register:{client_id}")
+
+
+def register_client_number_rate(client_id: str, mobile: str) -> str:
+    """GCRA state of one client's registrations of one number."""
+    return _k(f"rate:register:{client_id}:{mobile}")
+
+
+def register_number_rate(mobile: str) -> str:
+    """GCRA state of a number's registrations by all clients (the much higher ceiling)."""
+    return _k(f"rate:register_number:{mobile}")
 
 
 # --- credentials (rebuilt from PostgreSQL when missing) -------------------------------
@@ -178,8 +191,3 @@ def heartbeat(role: str) -> str:
 def heartbeat_runs() -> str:
     """INT: heartbeats run so far (each is one beat tick run by one worker)."""
     return _k("heartbeat:runs")
-
-
-def register_number_rate(mobile: str) -> str:
-    """INT: registrations of a number in the current hour (window starts at the first)."""
-    return _k(f"rate:register_number:{mobile}")

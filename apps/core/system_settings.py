@@ -36,7 +36,8 @@ class Settings:
     abuse_threshold: int = 10
     onboard_hash_ttl: int = 86400
     register_rate_per_minute: int = 600
-    register_per_number_per_hour: int = 10
+    register_per_client_number_per_hour: int = 5
+    register_per_number_per_hour: int = 50
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
     otp_attempts_ttl: int = 3600
@@ -58,10 +59,12 @@ DESCRIPTIONS = {
     "allowed_country_codes": "Country calling codes whose numbers may onboard.",
     "time_window_seconds": "How old an SMS's own timestamp may be when it is judged.",
     "clock_skew_seconds": "How far in the future an SMS timestamp may be (gateway clock skew).",
-    "abuse_threshold": "Inbound SMS per number per day at which the sweep blacklists the number.",
+    "abuse_threshold": "SMS judged invalid per number per day at which the sweep blacklists the number.",
     "onboard_hash_ttl": "Seconds an onboarding hash stays valid.",
     "register_rate_per_minute": "Register calls per client per minute before 429.",
-    "register_per_number_per_hour": "Register calls per number per hour before 429.",
+    "register_per_client_number_per_hour": "Register calls by one client for one number per hour before 429.",
+    "register_per_number_per_hour": "Register calls for one number by all clients together per hour before 429 "
+    "(a ceiling well above the per-client limit, so no single client can lock a number out).",
     "otp_ttl_seconds": "Seconds an OTP stays valid.",
     "otp_max_attempts": "Failed OTP checks before the number is blocked.",
     "otp_attempts_ttl": "Seconds the failed-attempt counter is kept.",

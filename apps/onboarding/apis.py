@@ -21,7 +21,7 @@ from apps.core.phone import mobile_parse
 from apps.core.schema import errors
 from apps.core.timeutil import iso_utc
 
-from .services.registration import number_register, number_status, pending_sms_link
+from .services.registration import REFERENCE_MAX_LENGTH, number_register, number_status, pending_sms_link
 
 
 class ClientApi(APIView):
@@ -32,8 +32,36 @@ class ClientApi(APIView):
         return principal.client_id
 
 
+class RegistrationQuerySerializer(serializers.Serializer):
+    registration_id = serializers.UUIDField(
+        required=False, help_text="A registration of this client; default: its newest."
+    )
+
+    class Meta:
+        ref_name = "RegistrationQuery"
+
+
+def _registration_id(request: Request) -> str | None:
+    query = RegistrationQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    found = query.validated_data.get("registration_id")
+    return str(found) if found else None
+
+
 class NumberRegisterApi(ClientApi):
+    class InputSerializer(serializers.Serializer):
+        reference = serializers.CharField(
+            max_length=REFERENCE_MAX_LENGTH,
+            required=False,
+            allow_blank=True,
+            help_text="Opaque text of yours (an account id, say), echoed in the callback.",
+        )
+
+        class Meta:
+            ref_name = "RegisterQuery"
+
     class OutputSerializer(serializers.Serializer):
+        registration_id = serializers.UUIDField(help_text="This registration; the callback names it.")
         mobile_number = serializers.CharField()
         hash = serializers.CharField()
         expires_at = serializers.CharField(help_text="ISO 8601 UTC with Z")
@@ -46,14 +74,22 @@ class NumberRegisterApi(ClientApi):
             ref_name = "Registration"
 
     @extend_schema(
+        parameters=[InputSerializer],
         responses={200: OutputSerializer, **errors(400, 401, 403, 409, 429, 503)},
         operation_id="onboard_register",
         summary="Register a number for reverse-SMS onboarding",
     )
     def get(self, request: Request, mobile_number: str) -> Response:
-        registration = number_register(mobile=mobile_parse(mobile_number), client_id=self.client_id(request))
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        registration = number_register(
+            mobile=mobile_parse(mobile_number),
+            client_id=self.client_id(request),
+            reference=query.validated_data.get("reference", ""),
+        )
         return Response(
             {
+                "registration_id": registration.registration_id,
                 "mobile_number": registration.mobile.key,
                 "hash": registration.hash,
                 "expires_at": iso_utc(registration.expires_at),
@@ -61,27 +97,32 @@ class NumberRegisterApi(ClientApi):
                 "sms_body": registration.sms_body,
                 "sms_to": registration.sms_to,
                 "sms_link": registration.sms_link,
-            }
+            },
+            headers=registration.rate_limit.headers,
         )
 
 
 class NumberStatusApi(ClientApi):
     class OutputSerializer(serializers.Serializer):
         mobile_number = serializers.CharField()
+        registration_id = serializers.UUIDField()
         status = serializers.ChoiceField(choices=["pending", "verified", "expired", "blacklisted", "unknown"])
 
         class Meta:
             ref_name = "NumberStatus"
 
     @extend_schema(
+        parameters=[RegistrationQuerySerializer],
         responses={200: OutputSerializer, **errors(400, 401, 404, 503)},
         operation_id="onboard_status",
-        summary="Where a registered number stands",
+        summary="Where this client's registration of a number stands",
     )
     def get(self, request: Request, mobile_number: str) -> Response:
         mobile = mobile_parse(mobile_number)
-        state = number_status(mobile=mobile, client_id=self.client_id(request))
-        return Response({"mobile_number": mobile.key, "status": state})
+        registration_id, state = number_status(
+            mobile=mobile, client_id=self.client_id(request), registration_id=_registration_id(request)
+        )
+        return Response({"mobile_number": mobile.key, "registration_id": registration_id, "status": state})
 
 
 class ImageFormatNegotiation(BaseContentNegotiation):
@@ -103,7 +144,10 @@ class NumberQrApi(ClientApi):
     content_negotiation_class = ImageFormatNegotiation
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["svg", "png"], required=False)],
+        parameters=[
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["svg", "png"], required=False),
+            RegistrationQuerySerializer,
+        ],
         responses={
             (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.BINARY, description="The QR code as SVG"),
             (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="The QR code as PNG"),
@@ -116,7 +160,11 @@ class NumberQrApi(ClientApi):
         image_format = request.query_params.get("format", "svg").lower()
         if image_format not in {"svg", "png"}:
             raise ApplicationError("format must be svg or png.", code="invalid")
-        link = pending_sms_link(mobile=mobile_parse(mobile_number), client_id=self.client_id(request))
+        link = pending_sms_link(
+            mobile=mobile_parse(mobile_number),
+            client_id=self.client_id(request),
+            registration_id=_registration_id(request),
+        )
         buffer = io.BytesIO()
         segno.make(link, error="m").save(buffer, kind=image_format, scale=6, border=2)
         content_type = "image/svg+xml" if image_format == "svg" else "image/png"

@@ -24,10 +24,11 @@ def seed_redis() -> None:
     r.sadd(keys.out_sms_numbers(), "9000000001", "9000000002")
     r.sadd(keys.blacklist_mobiles(), "9000000003")
     r.set(keys.onboard_hash("9000000004"), "abc")
+    r.hset(keys.onboard_regs("9000000004"), "abc", "{}")
     r.set(keys.abuse_counter("9000000004"), 3)
     r.set(keys.abuse_counter("9000000005"), 1)
     r.set(keys.sms_dedupe(str(uuid.uuid4()), "m1"), "u1")
-    r.set(keys.register_rate("client-1"), 5)
+    r.set(keys.register_client_rate("client-1"), 5)
     r.set(keys.register_number_rate("9000000004"), 1)
 
 
@@ -71,6 +72,7 @@ def test_the_dashboard_counts_key_families_with_scan_and_the_sets(admin_client):
 
     assert {f.pattern: f.count for f in stats.families} == {
         "onboard_hash:*": 1,
+        "onboard_regs:*": 1,
         "abuse_counter:*": 2,
         "sms_dedupe:*": 1,
         "rate:*": 2,
@@ -149,10 +151,12 @@ def test_the_admin_index_links_to_the_dashboard(admin_client):
 
 
 def test_hours_are_bucketed_in_the_current_time_zone_even_with_a_half_hour_offset():
-    verdict("valid", timedelta(minutes=1))
-    verdict("invalid", timedelta(hours=2))
-
     with timezone.override("Asia/Kolkata"):
+        now = timezone.localtime()
+        into_this_hour = now - now.replace(minute=0, second=0, microsecond=0)
+        verdict("valid", into_this_hour / 2)  # inside the current local hour, whatever the clock says
+        verdict("invalid", timedelta(hours=2))
+
         hours = dashboard.verdicts_per_hour()
 
     assert sum(h.valid + h.invalid for h in hours) == 2

@@ -37,7 +37,7 @@ def test_a_number_is_verified_through_each_gateway_and_the_client_called_back(
     httpserver.expect_request("/hooks/verified", method="POST").respond_with_data("ok")
     creds = make_client(webhook_url=httpserver.url_for("/hooks/verified"))
     gateway = make_gateway(kind)
-    registration = api.get(f"/onboard/register/{NUMBER}", **creds.auth).json()
+    registration = api.get(f"/onboard/register/{NUMBER}", {"reference": "acct-7"}, **creds.auth).json()
     sender = "91" + NUMBER if kind == "jasmin" else "+91" + NUMBER
 
     accepted = deliver(kind, api, gateway, sender, registration["sms_body"])
@@ -54,6 +54,8 @@ def test_a_number_is_verified_through_each_gateway_and_the_client_called_back(
     request, _ = httpserver.log[0]
     payload = Webhook(creds.webhook_secret).verify(request.get_data(as_text=True), dict(request.headers))
     assert payload["event"] == "number.verified"
+    assert payload["registration_id"] == registration["registration_id"]
+    assert payload["reference"] == "acct-7"
     assert payload["mobile_number"] == NUMBER
     assert payload["country_code"] == "91"
     assert payload["sms_uuid"] == str(row.uuid)
@@ -117,3 +119,30 @@ def test_a_webhook_that_keeps_failing_is_kept_as_a_failed_delivery(
     assert delivery.last_status_code == 500
     assert "HTTP 500" in delivery.last_error
     assert len(httpserver.log) == 3
+
+
+def test_only_the_client_whose_registration_was_proved_is_called_back(
+    api, celery_worker, make_client, make_gateway, httpserver
+):
+    httpserver.expect_request("/victim", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/attacker", method="POST").respond_with_data("ok")
+    victim_app = make_client("Victim app", webhook_url=httpserver.url_for("/victim"))
+    attacker_app = make_client("Attacker app", webhook_url=httpserver.url_for("/attacker"))
+    gateway = make_gateway("native")
+    attackers = api.get(f"/onboard/register/{NUMBER}", **attacker_app.auth).json()
+    victims = api.get(f"/onboard/register/{NUMBER}", {"reference": "user-1"}, **victim_app.auth).json()
+
+    send_native(api, gateway.secret, NUMBER, victims["sms_body"])
+
+    delivery = wait_for(
+        lambda: CallbackDelivery.objects.filter(status="delivered").first(), message=celery_worker.logs()
+    )
+    assert str(delivery.client_id) == victim_app.id
+    assert [request.path for request, _ in httpserver.log] == ["/victim"]
+    payload = json.loads(httpserver.log[0][0].get_data(as_text=True))
+    assert (payload["registration_id"], payload["reference"]) == (victims["registration_id"], "user-1")
+    assert CallbackDelivery.objects.count() == 1
+    attacker_status = api.get(
+        f"/onboard/status/{NUMBER}", {"registration_id": attackers["registration_id"]}, **attacker_app.auth
+    ).json()["status"]
+    assert attacker_status == "expired"

@@ -1,4 +1,6 @@
 import hashlib
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
@@ -14,8 +16,12 @@ from apps.onboarding.services.registration import onboard_hash_compute
 pytestmark = pytest.mark.django_db
 
 
-def register(api, creds, number="9876543210"):
-    return api.get(f"/onboard/register/{number}", **creds.auth)
+def register(api, creds, number="9876543210", **query):
+    return api.get(f"/onboard/register/{number}", query, **creds.auth)
+
+
+def stored_registrations(number="9876543210") -> dict[str, dict]:
+    return {str(h): json.loads(raw) for h, raw in get_redis().hgetall(keys.onboard_regs(number)).items()}
 
 
 def test_it_registers_a_number_and_answers_with_the_sms_to_send(api, client_creds):
@@ -26,6 +32,7 @@ def test_it_registers_a_number_and_answers_with_the_sms_to_send(api, client_cred
     body = response.json()
     assert body["mobile_number"] == "9876543210"
     assert body["status"] == "pending"
+    assert uuid.UUID(body["registration_id"])
     assert len(body["hash"]) == 64
     assert body["sms_body"] == f"ONBOARD:{body['hash']}"
     assert body["sms_to"] == "+919000000000"
@@ -33,6 +40,13 @@ def test_it_registers_a_number_and_answers_with_the_sms_to_send(api, client_cred
     assert unquote(body["sms_link"].split("body=", 1)[1]) == body["sms_body"]
     assert get_redis().get(keys.onboard_hash("9876543210")) == body["hash"]
     assert 86390 <= get_redis().ttl(keys.onboard_hash("9876543210")) <= 86400
+    stored = stored_registrations()[body["hash"]]
+    assert stored["registration_id"] == body["registration_id"]
+    assert stored["client_id"] == client_creds.id
+    assert stored["reference"] == ""
+    assert abs(stored["expires_at"] / 1000 - (before.timestamp() + 86400)) < 5
+    # Kept a day past the registration's end, never longer.
+    assert 86400 < get_redis().ttl(keys.onboard_regs("9876543210")) <= 2 * 86400
     expires_at = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00"))
     assert body["expires_at"].endswith("Z")
     assert abs(expires_at - (before + timedelta(seconds=86400))) < timedelta(seconds=5)
@@ -81,14 +95,56 @@ def test_the_salt_has_salt_length_hex_characters(api, client_creds, monkeypatch)
     int(salts[0], 16)
 
 
-def test_a_second_register_returns_the_pending_hash_unchanged(api, client_creds):
-    first = register(api, client_creds).json()
-    second = register(api, client_creds).json()
+def test_every_register_opens_a_new_registration_with_its_own_hash(api, make_client):
+    acme, other = make_client("Acme"), make_client("Other")
 
-    assert second["hash"] == first["hash"]
-    assert abs(
-        datetime.fromisoformat(second["expires_at"][:-1]) - datetime.fromisoformat(first["expires_at"][:-1])
-    ) <= timedelta(seconds=1)
+    first = register(api, acme).json()
+    second = register(api, acme).json()  # another session of the same client app
+    third = register(api, other).json()
+
+    assert len({first["hash"], second["hash"], third["hash"]}) == 3
+    assert len({first["registration_id"], second["registration_id"], third["registration_id"]}) == 3
+    stored = stored_registrations()
+    assert {reg["client_id"] for reg in stored.values()} == {acme.id, other.id}
+    assert set(stored) == {first["hash"], second["hash"], third["hash"]}
+    assert get_redis().get(keys.onboard_hash("9876543210")) == third["hash"]  # the newest
+
+
+def test_the_reference_is_stored_with_the_registration(api, client_creds):
+    body = register(api, client_creds, reference="account-42").json()
+
+    assert stored_registrations()[body["hash"]]["reference"] == "account-42"
+
+
+def test_a_reference_over_128_characters_is_refused(api, client_creds):
+    response = register(api, client_creds, reference="x" * 129)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert not get_redis().exists(keys.onboard_regs("9876543210"))
+
+
+def test_a_number_holds_at_most_five_pending_registrations(api, make_client):
+    system_setting_set(key="register_per_client_number_per_hour", value=100)
+    clients = [make_client(f"Client {n}") for n in range(5)]
+    first_hashes = [register(api, creds).json()["hash"] for creds in clients]
+
+    sixth = register(api, clients[4]).json()  # its own oldest registration makes room
+
+    stored = stored_registrations()
+    pending = {h for h, reg in stored.items() if "state" not in reg}
+    assert pending == {*first_hashes[:4], sixth["hash"]}
+    assert stored[first_hashes[4]]["state"] == "expired"
+
+
+def test_a_client_without_a_pending_registration_ends_the_oldest_one(api, make_client):
+    system_setting_set(key="register_per_client_number_per_hour", value=100)
+    clients = [make_client(f"Client {n}") for n in range(6)]
+    hashes = [register(api, creds).json()["hash"] for creds in clients]
+
+    stored = stored_registrations()
+    assert stored[hashes[0]]["state"] == "expired"
+    assert {h for h, reg in stored.items() if "state" not in reg} == set(hashes[1:])
 
 
 def test_it_uses_the_first_permitted_header(api, client_creds):
@@ -126,25 +182,56 @@ def test_it_rejects_already_onboarded_number(api, client_creds):
     assert response.json()["code"] == "already_onboarded"
 
 
-def test_it_rate_limits_registrations_per_number(api, client_creds):
-    system_setting_set(key="register_per_number_per_hour", value=2)
+def test_the_per_number_limit_is_per_client(api, make_client):
+    system_setting_set(key="register_per_client_number_per_hour", value=2)
+    spammer, victim_app = make_client("Spammer"), make_client("Victim app")
 
-    codes = [register(api, client_creds).status_code for _ in range(3)]
+    codes = [register(api, spammer).status_code for _ in range(3)]
 
     assert codes == [200, 200, 429]
-    limited = register(api, client_creds)
+    limited = register(api, spammer)
     assert limited.json()["code"] == "rate_limited"
     assert 1 <= int(limited["Retry-After"]) <= 3600
+    assert limited["RateLimit-Limit"] == "2"
+    assert limited["RateLimit-Remaining"] == "0"
+    assert 0 < int(limited["RateLimit-Reset"]) <= 3600
+    # The number is not locked out for another client.
+    assert register(api, victim_app).status_code == 200
+
+
+def test_a_ceiling_across_clients_caps_one_number(api, make_client):
+    system_setting_set(key="register_per_number_per_hour", value=3)
+    clients = [make_client(f"Client {n}") for n in range(4)]
+
+    codes = [register(api, creds).status_code for creds in clients]
+
+    assert codes == [200, 200, 200, 429]
 
 
 def test_it_rate_limits_registrations_per_client(api, client_creds):
     system_setting_set(key="register_rate_per_minute", value=1)
 
-    assert register(api, client_creds, "9876543210").status_code == 200
+    allowed = register(api, client_creds, "9876543210")
     limited = register(api, client_creds, "9876543211")
 
+    assert allowed.status_code == 200
+    assert allowed["RateLimit-Limit"] == "1"
+    assert allowed["RateLimit-Remaining"] == "0"
     assert limited.status_code == 429
     assert 1 <= int(limited["Retry-After"]) <= 60
+    assert limited.json()["retry_after"] == int(limited["Retry-After"])
+
+
+def test_a_client_over_its_budget_cannot_probe_which_numbers_are_verified_or_blacklisted(api, client_creds):
+    get_redis().sadd(keys.out_sms_numbers(), "9876543211")
+    blacklist_add(mobile=mobile_parse("9876543212"), source="test")
+    system_setting_set(key="register_rate_per_minute", value=2)
+    assert register(api, client_creds, "9876543211").status_code == 409  # spends the budget too
+    assert register(api, client_creds, "9876543212").status_code == 403
+
+    answers = {register(api, client_creds, n).status_code for n in ("9876543211", "9876543212", "9876543213")}
+
+    assert answers == {429}
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer wrong-key", "Basic abc", "Token x"])

@@ -1,3 +1,4 @@
+import json
 import time
 
 import pytest
@@ -16,43 +17,80 @@ def status_of(api, creds, number=NUMBER):
     return api.get(f"/onboard/status/{number}", **creds.auth)
 
 
+def register(api, creds, number=NUMBER):
+    return api.get(f"/onboard/register/{number}", **creds.auth).json()
+
+
 def test_a_registered_number_is_pending(api, client_creds):
-    api.get(f"/onboard/register/{NUMBER}", **client_creds.auth)
+    registration = register(api, client_creds)
 
     response = status_of(api, client_creds, "+919876543210")
 
     assert response.status_code == 200
-    assert response.json() == {"mobile_number": NUMBER, "status": "pending"}
+    assert response.json() == {
+        "mobile_number": NUMBER,
+        "registration_id": registration["registration_id"],
+        "status": "pending",
+    }
 
 
-def test_a_verified_number_is_verified(api, client_creds):
-    api.get(f"/onboard/register/{NUMBER}", **client_creds.auth)
-    get_redis().sadd(keys.out_sms_numbers(), NUMBER)
+def test_status_answers_for_the_newest_registration_or_the_one_named(api, client_creds):
+    first = register(api, client_creds)
+    second = register(api, client_creds)
 
-    assert status_of(api, client_creds).json()["status"] == "verified"
+    newest = status_of(api, client_creds).json()
+    named = api.get(
+        f"/onboard/status/{NUMBER}", {"registration_id": first["registration_id"]}, **client_creds.auth
+    ).json()
+
+    assert newest["registration_id"] == second["registration_id"]
+    assert named["registration_id"] == first["registration_id"]
+
+
+def test_a_client_cannot_read_another_clients_registration_by_its_id(api, make_client):
+    owner, other = make_client("Owner"), make_client("Other")
+    theirs = register(api, owner)
+    register(api, other)
+
+    response = api.get(
+        f"/onboard/status/{NUMBER}", {"registration_id": theirs["registration_id"]}, **other.auth
+    )
+
+    assert response.status_code == 404
+
+
+def test_a_malformed_registration_id_is_refused(api, client_creds):
+    register(api, client_creds)
+
+    response = api.get(f"/onboard/status/{NUMBER}", {"registration_id": "not-a-uuid"}, **client_creds.auth)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_a_number_verified_by_another_registration_reads_expired(api, client_creds):
+    register(api, client_creds)
+    get_redis().sadd(keys.out_sms_numbers(), NUMBER)  # proved by a registration that is not this one
+
+    assert status_of(api, client_creds).json()["status"] == "expired"
 
 
 def test_a_blacklisted_number_is_blacklisted(api, client_creds):
-    api.get(f"/onboard/register/{NUMBER}", **client_creds.auth)
+    register(api, client_creds)
     blacklist_add(mobile=mobile_parse(NUMBER), source="test")
 
     assert status_of(api, client_creds).json()["status"] == "blacklisted"
 
 
-def test_a_registration_past_its_window_is_expired(api, client_creds):
-    api.get(f"/onboard/register/{NUMBER}", **client_creds.auth)
+def test_a_registration_past_its_expiry_is_expired(api, client_creds):
+    registration = register(api, client_creds)
     r = get_redis()
-    r.delete(keys.onboard_hash(NUMBER))
-    r.hset(keys.onboard_clients(NUMBER), client_creds.id, int(time.time() * 1000) - 1)
+    entry = json.loads(str(r.hget(keys.onboard_regs(NUMBER), registration["hash"])))
+    entry["expires_at"] = int(time.time() * 1000) - 1
+    r.hset(keys.onboard_regs(NUMBER), registration["hash"], json.dumps(entry))
 
     assert status_of(api, client_creds).json()["status"] == "expired"
-
-
-def test_a_lost_hash_within_the_window_is_unknown(api, client_creds):
-    api.get(f"/onboard/register/{NUMBER}", **client_creds.auth)
-    get_redis().delete(keys.onboard_hash(NUMBER))
-
-    assert status_of(api, client_creds).json()["status"] == "unknown"
+    assert api.get(f"/onboard/qr/{NUMBER}", **client_creds.auth).json()["code"] == "no_pending_registration"
 
 
 def test_a_client_cannot_read_numbers_it_never_registered(api, make_client):

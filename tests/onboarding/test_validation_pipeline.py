@@ -4,6 +4,7 @@ The worker-driven path is covered end to end in tests/e2e.
 """
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from apps.core.phone import mobile_parse
 from apps.core.queues import queue_depth
 from apps.core.redis import get_redis
 from apps.core.system_settings import CHECK_NAMES, system_setting_set
+from apps.onboarding.payloads import VerifiedRecord
 from apps.onboarding.services.pipeline import sms_validate_pending
 from tests.helpers import send_native
 
@@ -48,14 +50,15 @@ def test_a_correct_sms_is_valid_and_verifies_the_number(api, gateway, registered
     assert event["reason"] == ""
     assert event["check_results"] == dict.fromkeys(CHECK_NAMES, 1)
     assert event["client_ids"] == [client_creds.id]
+    assert event["registration_id"] == registered["registration_id"]
     r = get_redis()
     assert r.sismember(keys.out_sms_numbers(), NUMBER)
     assert not r.exists(keys.onboard_hash(NUMBER))
-    assert int(str(r.get(keys.abuse_counter(NUMBER)))) == 1
-    assert 0 < r.ttl(keys.abuse_counter(NUMBER)) <= 86400
-    [record] = [json.loads(x) for x in r.lrange(keys.out_sms_queue(), 0, -1)]
-    assert record["mobile"] == NUMBER
-    assert record["client_ids"] == [client_creds.id]
+    assert not r.exists(keys.abuse_counter(NUMBER))  # a proof is no abuse
+    [record] = [VerifiedRecord.from_json(x) for x in r.lrange(keys.out_sms_queue(), 0, -1)]
+    assert record.mobile == NUMBER
+    assert (record.client_id, record.registration_id) == (client_creds.id, registered["registration_id"])
+    assert record.client_ids == (client_creds.id,)
     assert queue_depth(keys.sms_inbound_queue()) == 0
 
 
@@ -133,7 +136,10 @@ def test_it_fails_the_time_window_check_for_stale_or_future_sms(api, gateway, re
 
 
 def test_it_fails_the_time_window_check_after_the_hash_expired(api, gateway, registered):
-    get_redis().pexpire(keys.onboard_hash(NUMBER), 60_000)  # expires in a minute
+    r = get_redis()
+    entry = json.loads(str(r.hget(keys.onboard_regs(NUMBER), registered["hash"])))
+    entry["expires_at"] = int(time.time() * 1000) + 60_000  # expires in a minute
+    r.hset(keys.onboard_regs(NUMBER), registered["hash"], json.dumps(entry))
     stamp = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()  # within the clock-skew allowance
 
     event = judge(api, gateway, NUMBER, registered["sms_body"], received_timestamp=stamp)
@@ -161,13 +167,15 @@ def test_checks_run_in_the_configured_sequence(api, gateway):
     assert event["check_results"]["mobile"] == 0
 
 
-def test_every_sms_counts_towards_the_abuse_counter(api, gateway):
+def test_every_failed_sms_counts_towards_the_abuse_counter(api, gateway):
     for n in range(3):
         send_native(api, gateway.secret, NUMBER, "junk", message_id=f"m{n}")
 
     sms_validate_pending()
 
-    assert int(str(get_redis().get(keys.abuse_counter(NUMBER)))) == 3
+    r = get_redis()
+    assert int(str(r.get(keys.abuse_counter(NUMBER)))) == 3
+    assert 0 < r.ttl(keys.abuse_counter(NUMBER)) <= 86400
 
 
 def test_a_batch_left_behind_by_a_dead_worker_is_judged_once(api, gateway, registered):

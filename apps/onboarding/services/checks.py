@@ -13,6 +13,8 @@ from datetime import datetime
 from apps.core.phone import Mobile
 from apps.core.system_settings import Settings
 
+from .registration import StoredRegistration
+
 NOT_RUN, PASS, FAIL, SKIPPED = 0, 1, 2, 3
 BODY_PATTERN = re.compile(r"^\s*([A-Za-z0-9]+)\s*:\s*([0-9a-fA-F]{64})\s*$")
 
@@ -26,9 +28,32 @@ class SmsContext:
     now: float
     blacklisted: bool = False
     verified: bool = False
-    pending_hash: str | None = None
-    hash_ttl_ms: int = -2
-    clients: dict[str, int] = field(default_factory=dict)
+    registrations: list[StoredRegistration] = field(default_factory=list)  # newest first
+
+    def pending(self) -> list[StoredRegistration]:
+        return [reg for reg in self.registrations if reg.is_pending(self.now * 1000)]
+
+    def claimed(self, config: Settings) -> StoredRegistration | None:
+        """The pending registration whose hash the body carries, if any.
+
+        The hash was computed for this sender's number with a fresh salt, so an SMS from
+        another phone, or carrying another registration's hash, claims nothing. Every
+        pending hash (a handful at most) is compared, so timing tells nothing.
+        """
+        match = BODY_PATTERN.match(self.sms["sms_message"])
+        if match is None or match.group(1).upper() not in {h.upper() for h in config.permitted_headers}:
+            return None
+        sent_hash = match.group(2).lower()
+        found = [reg for reg in self.pending() if hmac.compare_digest(sent_hash, reg.hash)]
+        return found[0] if found else None
+
+    def completes(self, config: Settings) -> StoredRegistration | None:
+        """The registration a valid verdict completes: the claimed one; with header_hash
+        switched off (allowed in debug only), the newest pending one."""
+        if config.is_enabled("header_hash"):
+            return self.claimed(config)
+        pending = self.pending()
+        return pending[0] if pending else None
 
 
 Check = Callable[[SmsContext, Settings], bool]
@@ -51,13 +76,7 @@ def duplicate_check(ctx: SmsContext, config: Settings) -> bool:
 
 
 def header_hash_check(ctx: SmsContext, config: Settings) -> bool:
-    match = BODY_PATTERN.match(ctx.sms["sms_message"])
-    if match is None or ctx.pending_hash is None:
-        return False
-    header, sent_hash = match.group(1).upper(), match.group(2).lower()
-    if header not in {h.upper() for h in config.permitted_headers}:
-        return False
-    return hmac.compare_digest(sent_hash, ctx.pending_hash)
+    return ctx.claimed(config) is not None
 
 
 def time_window_check(ctx: SmsContext, config: Settings) -> bool:
@@ -66,8 +85,9 @@ def time_window_check(ctx: SmsContext, config: Settings) -> bool:
         return False  # stale
     if sent - ctx.now > config.clock_skew_seconds:
         return False  # from the future
-    if ctx.hash_ttl_ms >= 0 and sent > ctx.now + ctx.hash_ttl_ms / 1000:
-        return False  # after the hash expires
+    claimed = ctx.claimed(config)
+    if claimed is not None and sent * 1000 > claimed.expires_at_ms:
+        return False  # after the registration expired
     return True
 
 

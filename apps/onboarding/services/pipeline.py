@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
+from redis.client import Pipeline
 
 from apps.audit.events import monitor_event
 from apps.core import keys
@@ -21,7 +22,9 @@ from apps.core.queues import Batch, batch_ack, queue_drain
 from apps.core.redis import get_redis
 from apps.core.system_settings import Settings, system_settings_get
 
+from ..payloads import VerifiedRecord
 from .checks import SmsContext, Verdict, checks_run
+from .registration import StoredRegistration, registration_entry, registrations_parse
 from .repair import redis_ensure_ready
 
 logger = logging.getLogger(__name__)
@@ -53,7 +56,7 @@ def sms_validate_batch(batch: Batch) -> int:
     contexts = [_context(json.loads(item), now) for item in batch.items]
     _load_state(contexts)
     verdicts = _judge(contexts, config)
-    _apply(batch, contexts, verdicts)
+    _apply(batch, contexts, verdicts, config)
     return len(contexts)
 
 
@@ -74,15 +77,12 @@ def _load_state(contexts: list[SmsContext]) -> None:
         for ctx in contexts:
             pipe.sismember(keys.blacklist_mobiles(), ctx.key)
             pipe.sismember(keys.out_sms_numbers(), ctx.key)
-            pipe.get(keys.onboard_hash(ctx.key))
-            pipe.pttl(keys.onboard_hash(ctx.key))
-            pipe.hgetall(keys.onboard_clients(ctx.key))
+            pipe.hgetall(keys.onboard_regs(ctx.key))
         replies = pipe.execute()
     for i, ctx in enumerate(contexts):
-        blacklisted, verified, pending_hash, ttl_ms, clients = replies[i * 5 : i * 5 + 5]
+        blacklisted, verified, entries = replies[i * 3 : i * 3 + 3]
         ctx.blacklisted, ctx.verified = bool(blacklisted), bool(verified)
-        ctx.pending_hash, ctx.hash_ttl_ms = pending_hash, int(ttl_ms)
-        ctx.clients = {client: int(until) for client, until in clients.items()}
+        ctx.registrations = registrations_parse(entries)
 
 
 def _judge(contexts: list[SmsContext], config: Settings) -> list[Verdict]:
@@ -98,26 +98,46 @@ def _judge(contexts: list[SmsContext], config: Settings) -> list[Verdict]:
     return verdicts
 
 
-def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict]) -> None:
+def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict], config: Settings) -> None:
     verified_at = time.time()
     with get_redis().pipeline(transaction=True) as pipe:
         for ctx, verdict in zip(contexts, verdicts, strict=True):
-            counter = keys.abuse_counter(ctx.key)
-            pipe.incr(counter)
-            pipe.expire(counter, keys.ABUSE_COUNTER_TTL, nx=True)
-            pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict))
+            completed = ctx.completes(config) if verdict.valid else None
+            pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict, completed))
             summary = {"status": "valid" if verdict.valid else "invalid", "reason": verdict.failed_check}
             pipe.hincrby(keys.metrics_verdicts(), f"{summary['status']}:{verdict.failed_check or 'none'}", 1)
             pipe.set(keys.sms_verdict(ctx.sms["uuid"]), json.dumps(summary), ex=keys.SMS_VERDICT_TTL)
             if verdict.valid:
-                pipe.sadd(keys.out_sms_numbers(), ctx.key)
-                pipe.delete(keys.onboard_hash(ctx.key))
-                pipe.lpush(keys.out_sms_queue(), _verified_record(ctx, verified_at))
+                _onboard(pipe, ctx, completed, verified_at)
+            else:
+                # Only failures count towards abuse: a person who proves a number is no abuser.
+                counter = keys.abuse_counter(ctx.key)
+                pipe.incr(counter)
+                pipe.expire(counter, keys.ABUSE_COUNTER_TTL, nx=True)
         batch_ack(batch, pipe=pipe)
         pipe.execute()
 
 
-def _event(ctx: SmsContext, verdict: Verdict) -> str:
+def _onboard(
+    pipe: Pipeline, ctx: SmsContext, completed: StoredRegistration | None, verified_at: float
+) -> None:
+    """Onboard the number: the completed registration is verified, every other pending one ends."""
+    pipe.sadd(keys.out_sms_numbers(), ctx.key)
+    pipe.delete(keys.onboard_hash(ctx.key))
+    regs_key = keys.onboard_regs(ctx.key)
+    ended_at = int(verified_at * 1000)
+    for reg in ctx.pending():
+        state = "verified" if reg == completed else "expired"
+        pipe.hset(regs_key, reg.hash, registration_entry(reg, state=state, ended_at=ended_at))
+    pipe.pexpire(regs_key, keys.ONBOARD_ENDED_KEEP_MS)
+    pipe.lpush(keys.out_sms_queue(), _verified_record(ctx, completed, verified_at).to_json())
+
+
+def _event(ctx: SmsContext, verdict: Verdict, completed: StoredRegistration | None) -> str:
+    if completed is not None:
+        clients, registration_id = [completed.client_id], completed.registration_id
+    else:
+        clients, registration_id = sorted({reg.client_id for reg in ctx.pending()}), ""
     return monitor_event(
         status="valid" if verdict.valid else "invalid",
         mobile=ctx.key,
@@ -126,24 +146,25 @@ def _event(ctx: SmsContext, verdict: Verdict) -> str:
         reason=verdict.failed_check,
         check_results=verdict.results,
         gateway_id=ctx.sms.get("gateway_id", ""),
-        client_ids=sorted(ctx.clients),
+        client_ids=clients,
+        registration_id=registration_id,
         queued_at=ctx.sms.get("queued_at"),
     )
 
 
-def _verified_record(ctx: SmsContext, verified_at: float) -> str:
-    now_ms = ctx.now * 1000
-    return json.dumps(
-        {
-            "sms_uuid": ctx.sms["uuid"],
-            "mobile": ctx.key,
-            "country_code": str(ctx.mobile.country_code) if ctx.mobile else "",
-            "sender_number": ctx.sms["sender_number"],
-            "sms_message": ctx.sms["sms_message"],
-            "gateway_id": ctx.sms.get("gateway_id") or None,
-            "received_at": ctx.received_at.isoformat(),
-            "verified_at": verified_at,
-            # Clients whose registration of this number was still open get the callback.
-            "client_ids": sorted(c for c, until in ctx.clients.items() if until >= now_ms),
-        }
+def _verified_record(
+    ctx: SmsContext, completed: StoredRegistration | None, verified_at: float
+) -> VerifiedRecord:
+    return VerifiedRecord(
+        sms_uuid=ctx.sms["uuid"],
+        mobile=ctx.key,
+        country_code=str(ctx.mobile.country_code) if ctx.mobile else "",
+        sender_number=ctx.sms["sender_number"],
+        sms_message=ctx.sms["sms_message"],
+        gateway_id=ctx.sms.get("gateway_id") or None,
+        received_at=ctx.received_at.isoformat(),
+        verified_at=verified_at,
+        registration_id=completed.registration_id if completed else "",
+        client_id=completed.client_id if completed else "",
+        reference=completed.reference if completed else "",
     )

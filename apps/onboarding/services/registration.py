@@ -1,11 +1,16 @@
 """Registering numbers for reverse-SMS onboarding, and what a client may read of them.
 
-All of it is hot path: one Redis round trip per request, no SQL.
+Every register call opens a registration of its own: its own id, salt and so hash. The
+SMS that carries a hash proves that registration only, so a second client (or a second
+account of one client) registering the same number learns nothing it could use to
+claim the first one's proof. All of it is hot path: one Redis round trip, no SQL.
 """
 
 import hashlib
+import json
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -17,25 +22,76 @@ from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile
+from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import get_redis, run_script
-from apps.core.system_settings import system_settings_get
+from apps.core.system_settings import Settings, system_settings_get
 from apps.core.timeutil import from_epoch_ms
 
 WARMING_RETRY_AFTER = 5
+REFERENCE_MAX_LENGTH = 128
 
 
 @dataclass(frozen=True)
 class Registration:
+    registration_id: str
     mobile: Mobile
     hash: str
+    reference: str
     expires_at: datetime
     sms_body: str
     sms_to: str
     sms_link: str
+    rate_limit: RateLimitState
+
+
+@dataclass(frozen=True)
+class StoredRegistration:
+    """One entry of ``onboard_regs:{mobile}``, as the status endpoint and the pipeline read it."""
+
+    hash: str
+    registration_id: str
+    client_id: str
+    reference: str
+    expires_at_ms: int
+    state: str  # "" while pending, else "verified" or "expired"
+
+    @classmethod
+    def from_entry(cls, hash_: str, raw: str) -> "StoredRegistration":
+        data = json.loads(raw)
+        return cls(
+            hash=hash_,
+            registration_id=data["registration_id"],
+            client_id=data["client_id"],
+            reference=data.get("reference") or "",
+            expires_at_ms=int(data["expires_at"]),
+            state=data.get("state", ""),
+        )
+
+    def is_pending(self, now_ms: float) -> bool:
+        return not self.state and self.expires_at_ms > now_ms
+
+
+def registration_entry(reg: StoredRegistration, *, state: str, ended_at: int) -> str:
+    """The ``onboard_regs`` JSON of ``reg`` once it has ended as ``state``."""
+    entry = {
+        "registration_id": reg.registration_id,
+        "client_id": reg.client_id,
+        "reference": reg.reference,
+        "expires_at": reg.expires_at_ms,
+        "state": state,
+        "ended_at": ended_at,
+    }
+    return json.dumps(entry, separators=(",", ":"))
+
+
+def registrations_parse(entries: dict[str, str]) -> list[StoredRegistration]:
+    """The registrations in an ``onboard_regs`` HGETALL reply, newest first."""
+    regs = [StoredRegistration.from_entry(h, raw) for h, raw in entries.items()]
+    return sorted(regs, key=lambda reg: reg.expires_at_ms, reverse=True)
 
 
 def onboard_hash_compute(*, header: str, mobile: str, salt: str) -> str:
-    """sha256(header + mobile + salt), as source document 000 specifies."""
+    """sha256(header + mobile + salt): the salt is new for every registration."""
     return hashlib.sha256(f"{header}{mobile}{salt}".encode()).hexdigest()
 
 
@@ -44,113 +100,131 @@ def sms_link_build(*, to: str, body: str) -> str:
     return f"sms:{to}?body={quote(body, safe='')}"
 
 
-def number_register(*, mobile: Mobile, client_id: str) -> Registration:
+def number_register(*, mobile: Mobile, client_id: str, reference: str = "") -> Registration:
+    """Open a new registration of ``mobile`` for ``client_id``, with its own hash."""
     config = system_settings_get()
-    if config.is_enabled("foreign_number") and str(mobile.country_code) not in config.allowed_country_codes:
-        raise ApplicationError(
-            f"Numbers from country code +{mobile.country_code} cannot onboard here.",
-            code="country_not_allowed",
-        )
+    _refuse_foreign(mobile, config)
     header = config.hash_header
     salt = secrets.token_hex(max(1, config.salt_length // 2))  # salt_length hex characters
     new_hash = onboard_hash_compute(header=header, mobile=mobile.key, salt=salt)
-    now_ms = int(time.time() * 1000)
+    registration_id = str(uuid.uuid4())
+    entry = {"registration_id": registration_id, "client_id": client_id, "reference": reference}
     event = monitor_event(
         status="onboard_requested",
         mobile=mobile.key,
         country_code=str(mobile.country_code),
         client_ids=[client_id],
+        registration_id=registration_id,
     )
-    outcome, current_hash, ttl_ms = run_script(
+    outcome, expires_at_ms, *limit = run_script(
         "onboarding/lua/number_register.lua",
         keys=[
-            keys.out_sms_numbers(),
+            keys.redis_ready(),
             keys.blacklist_mobiles(),
+            keys.out_sms_numbers(),
             keys.onboard_hash(mobile.key),
-            keys.onboard_clients(mobile.key),
-            keys.register_rate(client_id),
+            keys.onboard_regs(mobile.key),
+            keys.register_client_rate(client_id),
+            keys.register_client_number_rate(client_id, mobile.key),
             keys.register_number_rate(mobile.key),
             keys.sms_monitor_queue(),
-            keys.redis_ready(),
         ],
         args=[
             mobile.key,
             new_hash,
             config.onboard_hash_ttl,
+            json.dumps(entry, separators=(",", ":"))[:-1],
             client_id,
-            now_ms,
-            keys.ONBOARD_CLIENTS_TTL,
             config.register_rate_per_minute,
+            config.register_per_client_number_per_hour,
             config.register_per_number_per_hour,
             event,
+            keys.ONBOARD_MAX_PENDING,
+            keys.ONBOARD_ENDED_KEEP_MS,
         ],
     )
-    _raise_for(outcome, int(ttl_ms))
-    body = f"{header}:{current_hash}"
+    rate_limit = RateLimitState.from_reply(*limit)
+    _raise_for(outcome, rate_limit)
+    body = f"{header}:{new_hash}"
     return Registration(
+        registration_id=registration_id,
         mobile=mobile,
-        hash=current_hash,
-        expires_at=from_epoch_ms(now_ms + int(ttl_ms)),
+        hash=new_hash,
+        reference=reference,
+        expires_at=from_epoch_ms(int(expires_at_ms)),
         sms_body=body,
         sms_to=settings.SMS_RECEIVING_NUMBER,
         sms_link=sms_link_build(to=settings.SMS_RECEIVING_NUMBER, body=body),
+        rate_limit=rate_limit,
     )
 
 
-def _raise_for(outcome: str, ttl_ms: int) -> None:
+def _refuse_foreign(mobile: Mobile, config: Settings) -> None:
+    if config.is_enabled("foreign_number") and str(mobile.country_code) not in config.allowed_country_codes:
+        raise ApplicationError(
+            f"Numbers from country code +{mobile.country_code} cannot onboard here.",
+            code="country_not_allowed",
+        )
+
+
+def _raise_for(outcome: str, rate_limit: RateLimitState) -> None:
+    if outcome == "rate_limited":
+        raise rate_limited(rate_limit, "Too many registrations; retry later.")
     if outcome == "not_ready":
         raise _not_ready()
     if outcome == "blacklisted":
         raise ApplicationError("This number is blacklisted.", code="blacklisted", status_code=403)
     if outcome == "verified":
         raise ApplicationError("This number is already onboarded.", code="already_onboarded", status_code=409)
-    if outcome == "rate_limited":
-        retry_after = max(1, -(-ttl_ms // 1000))
-        raise ApplicationError(
-            "Too many registrations; retry later.",
-            code="rate_limited",
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            retry_after=retry_after,
-            extra={"retry_after": retry_after},
-        )
 
 
-def number_status(*, mobile: Mobile, client_id: str) -> str:
-    """pending, verified, expired, blacklisted or unknown; 404 if this client never registered it."""
+def number_status(*, mobile: Mobile, client_id: str, registration_id: str | None = None) -> tuple[str, str]:
+    """(registration_id, status) of the client's newest registration of ``mobile``, or the one named.
+
+    Status is pending, verified, expired or blacklisted; 404 when this client has no such
+    registration (never registered, another client's id, or ended over a day ago).
+    """
     with get_redis().pipeline(transaction=False) as pipe:
-        pipe.hget(keys.onboard_clients(mobile.key), client_id)
+        pipe.hgetall(keys.onboard_regs(mobile.key))
         pipe.sismember(keys.blacklist_mobiles(), mobile.key)
         pipe.sismember(keys.out_sms_numbers(), mobile.key)
-        pipe.exists(keys.onboard_hash(mobile.key))
         pipe.exists(keys.redis_ready())
-        registered_until, blacklisted, verified, pending, ready = pipe.execute()
+        entries, blacklisted, number_verified, ready = pipe.execute()
     if not ready:
         raise _not_ready()
-    if registered_until is None:
-        raise _not_registered()
+    reg = _own_registration(entries, client_id=client_id, registration_id=registration_id)
+    return reg.registration_id, _status_of(reg, blacklisted=blacklisted, number_verified=number_verified)
+
+
+def _own_registration(
+    entries: dict[str, str], *, client_id: str, registration_id: str | None
+) -> StoredRegistration:
+    for reg in registrations_parse(entries):
+        if reg.client_id == client_id and registration_id in (None, reg.registration_id):
+            return reg
+    raise _not_registered()
+
+
+def _status_of(reg: StoredRegistration, *, blacklisted: bool, number_verified: bool) -> str:
     if blacklisted:
         return "blacklisted"
-    if verified:
-        return "verified"
-    if int(registered_until) <= time.time() * 1000:
+    if reg.state:
+        return reg.state
+    # Proved by another registration (whose SMS carried another hash): this one ended.
+    if number_verified or not reg.is_pending(time.time() * 1000):
         return "expired"
-    # Within this client's window but no hash: Redis lost it, or it was revoked.
-    return "pending" if pending else "unknown"
+    return "pending"
 
 
-def pending_sms_link(*, mobile: Mobile, client_id: str) -> str:
-    """The ``sms_link`` of a pending registration of this client, for the QR code."""
-    with get_redis().pipeline(transaction=False) as pipe:
-        pipe.hget(keys.onboard_clients(mobile.key), client_id)
-        pipe.get(keys.onboard_hash(mobile.key))
-        registered_until, current_hash = pipe.execute()
-    if registered_until is None:
-        raise _not_registered()
-    if current_hash is None:
+def pending_sms_link(*, mobile: Mobile, client_id: str, registration_id: str | None = None) -> str:
+    """The ``sms_link`` of the client's newest pending registration (or the one named), for the QR."""
+    entries: dict[str, str] = get_redis().hgetall(keys.onboard_regs(mobile.key))  # type: ignore[assignment]
+    reg = _own_registration(entries, client_id=client_id, registration_id=registration_id)
+    if not reg.is_pending(time.time() * 1000):
         raise ApplicationError(
             "No pending registration for this number.", code="no_pending_registration", status_code=404
         )
-    body = f"{system_settings_get().hash_header}:{current_hash}"
+    body = f"{system_settings_get().hash_header}:{reg.hash}"
     return sms_link_build(to=settings.SMS_RECEIVING_NUMBER, body=body)
 
 
@@ -167,4 +241,6 @@ def _not_ready() -> ApplicationError:
 
 
 def _not_registered() -> ApplicationError:
-    return ApplicationError("This client never registered this number.", code="not_found", status_code=404)
+    return ApplicationError(
+        "This client has no such registration of this number.", code="not_found", status_code=404
+    )

@@ -5,7 +5,6 @@ number are unique, the callback is unique per client and SMS), so a replayed bat
 writes nothing twice. PostgreSQL being down only delays this: the batch stays in Redis.
 """
 
-import json
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -17,6 +16,7 @@ from apps.core.queues import Batch, batch_ack, queue_drain
 from apps.core.timeutil import iso_utc
 
 from ..models import OutSms
+from ..payloads import VerifiedRecord
 
 FLUSH_LOCK = "out_sms_flush"
 
@@ -27,27 +27,27 @@ def out_sms_flush(*, batch_size: int = 500) -> int:
 
 
 def _flush_batch(batch: Batch) -> int:
-    records = [json.loads(item) for item in batch.items]
+    records = [VerifiedRecord.from_json(item) for item in batch.items]
     with transaction.atomic():
         OutSms.objects.bulk_create([_row(r) for r in records], ignore_conflicts=True)
-        reachable = _clients_with_webhook({c for r in records for c in r["client_ids"]})
+        reachable = _clients_with_webhook({c for r in records for c in r.client_ids})
         deliveries = [d for r in records for d in _deliveries(r, reachable)]
         CallbackDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-        callbacks_queue_on_commit(event_ids=[r["sms_uuid"] for r in records])
+        callbacks_queue_on_commit(event_ids=[r.sms_uuid for r in records])
     batch_ack(batch)
     return len(records)
 
 
-def _row(record: dict) -> OutSms:
+def _row(record: VerifiedRecord) -> OutSms:
     return OutSms(
-        uuid=record["sms_uuid"],
-        local_mobile=record["mobile"],
-        country_code=record["country_code"],
-        sender_number=record["sender_number"],
-        sms_message=record["sms_message"],
-        gateway_id=record["gateway_id"],
-        received_at=datetime.fromisoformat(record["received_at"]),
-        verified_at=datetime.fromtimestamp(record["verified_at"], tz=UTC),
+        uuid=record.sms_uuid,
+        local_mobile=record.mobile,
+        country_code=record.country_code,
+        sender_number=record.sender_number,
+        sms_message=record.sms_message,
+        gateway_id=record.gateway_id,
+        received_at=datetime.fromisoformat(record.received_at),
+        verified_at=datetime.fromtimestamp(record.verified_at, tz=UTC),
     )
 
 
@@ -57,18 +57,20 @@ def _clients_with_webhook(client_ids: set[str]) -> set[str]:
     return {str(pk) for pk in rows.values_list("id", flat=True)}
 
 
-def _deliveries(record: dict, reachable: set[str]) -> list[CallbackDelivery]:
-    verified_at = datetime.fromtimestamp(record["verified_at"], tz=UTC)
+def _deliveries(record: VerifiedRecord, reachable: set[str]) -> list[CallbackDelivery]:
+    verified_at = datetime.fromtimestamp(record.verified_at, tz=UTC)
     payload = callback_payload(
-        mobile_number=record["mobile"],
-        country_code=record["country_code"],
+        registration_id=record.registration_id or None,
+        reference=record.reference or None,
+        mobile_number=record.mobile,
+        country_code=record.country_code,
         verified_at=iso_utc(verified_at),
-        sms_uuid=record["sms_uuid"],
+        sms_uuid=record.sms_uuid,
     )
     return [
         CallbackDelivery(
-            client_id=client_id, event_id=record["sms_uuid"], payload=payload, next_attempt_at=verified_at
+            client_id=client_id, event_id=record.sms_uuid, payload=payload, next_attempt_at=verified_at
         )
-        for client_id in record["client_ids"]
+        for client_id in record.client_ids
         if client_id in reachable
     ]
