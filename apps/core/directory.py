@@ -42,10 +42,12 @@ class RedisDirectory(Generic[T]):
         self._parse = parse  # (field, stored value) -> what callers use; cached, so run once
         self._local: dict[str, tuple[T, float]] = {}
 
-    def get(self, field: str) -> T | None:
+    def get(self, field: str, *, fresh: bool = False) -> T | None:
+        """The value of ``field``; ``fresh`` skips this process's copy (a credential that
+        fails against the copy may be newer than it)."""
         now = time.monotonic()
         hit = self._local.get(field)
-        if hit and now - hit[1] < settings.CREDENTIAL_LOCAL_CACHE_SECONDS:
+        if hit and not fresh and now - hit[1] < settings.CREDENTIAL_LOCAL_CACHE_SECONDS:
             return hit[0]
         raw, loaded = get_redis().hmget(self._key(), [field, LOADED_SENTINEL])
         if loaded is None:

@@ -146,9 +146,6 @@ class GatewayAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        pass  # the secrets inline is read-only; rows are made by the services only
-
     @admin.display(description="countries")
     def shown_countries(self, obj: Gateway) -> str:
         return ", ".join(str(code) for code in obj.countries) or "any"
@@ -174,9 +171,7 @@ class GatewayAdmin(admin.ModelAdmin):
     def _rotate(self, request: HttpRequest, queryset: QuerySet[Gateway], *, grace_seconds: int) -> None:
         for gateway in queryset:
             secret = gateway_rotate(gateway=gateway, grace_seconds=grace_seconds)
-            self.message_user(
-                request, f"New secret of {gateway}: {secret} ({SHOWN_ONCE})", messages.SUCCESS
-            )
+            self.message_user(request, f"New secret of {gateway}: {secret} ({SHOWN_ONCE})", messages.SUCCESS)
 
     @admin.action(
         description="Deactivate selected gateways (refuse their SMS)", permissions=["change_gateway"]

@@ -285,13 +285,17 @@ def _mirror_on_commit(gateway: Gateway, *, dropped_hashes: Iterable[str] = ()) -
 
 
 # --- lookups (hot path: Redis only) ------------------------------------------------------
-def gateway_lookup(*, gateway_id: str, kind: str) -> GatewayRecord | None:
-    """The active gateway ``gateway_id`` of ``kind``, from Redis; None when unknown."""
+def gateway_lookup(*, gateway_id: str, kind: str, fresh: bool = False) -> GatewayRecord | None:
+    """The active gateway ``gateway_id`` of ``kind``, from Redis; None when unknown.
+
+    ``fresh`` reads past this process's cached copy: for a delivery that fails against
+    the copy, since it may carry a secret rotated in after the copy was taken.
+    """
     try:
         uuid.UUID(gateway_id)
     except ValueError:
         return None
-    record = gateway_directory.get(gateway_id)
+    record = gateway_directory.get(gateway_id, fresh=fresh)
     return record if record is not None and record.kind == kind else None
 
 
@@ -300,9 +304,13 @@ def gateway_lookup_by_token(*, token: str) -> GatewayRecord | None:
     if not token:
         return None
     gateway_id = gateway_token_directory.get(token_hash(token))
-    record = gateway_lookup(gateway_id=gateway_id, kind=Gateway.Kind.NATIVE) if gateway_id else None
-    # The token index keeps a rotated-out token until its gateway changes again; the
-    # record knows when it expired.
+    if not gateway_id:
+        return None
+    record = gateway_lookup(gateway_id=gateway_id, kind=Gateway.Kind.NATIVE)
+    if record is not None and not record.token_in_force(token):
+        # The index knows the token, the cached record not (yet): a token rotated in since,
+        # or one rotated out (the index keeps it until the gateway changes again).
+        record = gateway_lookup(gateway_id=gateway_id, kind=Gateway.Kind.NATIVE, fresh=True)
     return record if record is not None and record.token_in_force(token) else None
 
 
