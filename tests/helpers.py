@@ -79,7 +79,9 @@ def android_headers(secret: str, body: bytes, timestamp: int | None = None) -> d
     return {"HTTP_X_SIGNATURE": signature, "HTTP_X_TIMESTAMP": ts}
 
 
-def send_android(api: APIClient, gateway: GatewayCreds, sender: str, body: str, event_id: str = "evt-1") -> Any:
+def send_android(
+    api: APIClient, gateway: GatewayCreds, sender: str, body: str, event_id: str = "evt-1"
+) -> Any:
     raw = android_payload(sender, body, event_id)
     headers: dict[str, Any] = android_headers(gateway.secret, raw)
     return api.post(f"/sms/receive/android/{gateway.id}", raw, content_type="application/json", **headers)

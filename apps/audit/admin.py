@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -59,7 +61,11 @@ class GatewayFilter(admin.SimpleListFilter):
 
 
 class ClientFilter(admin.SimpleListFilter):
-    """Events that concern a client (JSON containment: PostgreSQL only)."""
+    """Events that concern a client.
+
+    PostgreSQL tests JSON containment (which an index can serve); SQLite, which has no
+    JSON containment, matches the quoted id in the column's JSON text.
+    """
 
     title = "client"
     parameter_name = "client"
@@ -68,7 +74,13 @@ class ClientFilter(admin.SimpleListFilter):
         return [(str(c.id), c.name) for c in Client.objects.all()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[MonitorEvent]) -> QuerySet[MonitorEvent]:
-        return queryset.filter(client_ids__contains=[self.value()]) if self.value() else queryset
+        client_id = self.value()
+        if not client_id:
+            return queryset
+        if connection.vendor == "postgresql":
+            return queryset.filter(client_ids__contains=[client_id])
+        as_text = Cast("client_ids", output_field=TextField())
+        return queryset.annotate(client_ids_text=as_text).filter(client_ids_text__contains=f'"{client_id}"')
 
 
 @admin.register(MonitorEvent)

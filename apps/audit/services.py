@@ -56,8 +56,8 @@ def _row(event: dict, now: str) -> tuple:
         str(event.get("country_code") or "")[:4],
         event.get("sms_uuid") or "",
         event.get("gateway_id") or "",
-        orjson.dumps(event.get("client_ids") or []).decode(),
-        orjson.dumps(event.get("check_results") or {}).decode(),
+        event.get("client_ids") or [],
+        event.get("check_results") or {},
         now,
     )
 

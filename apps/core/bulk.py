@@ -5,6 +5,10 @@ crash may hold rows already stored; COPY then fails as a whole on the unique key
 the rows go through a staging table and ``INSERT ... ON CONFLICT DO NOTHING`` instead,
 so nothing is stored twice. On SQLite (``make run`` without DATABASE_URL)
 the same rows go through ``bulk_create(ignore_conflicts=True)``.
+
+Rows hold Python values: a dict or list is a JSON column's value, encoded here for COPY
+only (the ORM encodes it itself), so the two paths store the same JSON, never a JSON
+string inside JSON.
 """
 
 import csv
@@ -12,6 +16,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, connection, models, transaction
 
 
@@ -59,6 +64,10 @@ def _copy_all_or_nothing(cursor: Any, sql: str, buffer: io.StringIO) -> bool:
 def csv_buffer(rows: Sequence[Sequence[Any]]) -> io.StringIO:
     """Rows as CSV for COPY; every value quoted, so an empty string stays '' (never NULL)."""
     buffer = io.StringIO()
-    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(_copy_values(row) for row in rows)
     buffer.seek(0)
     return buffer
+
+
+def _copy_values(row: Sequence[Any]) -> list[Any]:
+    return [orjson.dumps(v).decode() if isinstance(v, dict | list) else v for v in row]
