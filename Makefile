@@ -22,12 +22,19 @@ TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
 # Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test lint schema format bench migrate shell worker beat flower web clean
+.PHONY: help venv run test lint schema format bench migrate shell worker beat flower callbacks web clean
+
+# Development targets run with debug on (DJANGO_DEBUG defaults to off everywhere else) and
+# let callbacks reach local test servers; set DJANGO_DEBUG=0 to try production behaviour.
+DEV_TARGETS := run migrate shell schema web worker callbacks beat flower
+$(DEV_TARGETS): export DJANGO_DEBUG ?= 1
+$(DEV_TARGETS): export CALLBACK_ALLOW_PRIVATE_NETWORKS ?= 1
+GUNICORN := $(BIN)/gunicorn smsbridge.wsgi:application --config python:smsbridge.gunicorn_conf
 
 help: ## list the targets
 	@echo "usage: make <target>"
 	@echo
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-9s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements/dev.txt (again when requirements change)
 
@@ -45,7 +52,7 @@ run: $(STAMP) ## start web, worker, beat and flower for development (Ctrl-C stop
 	@echo "  web      http://127.0.0.1:$(PORT)/"
 	@echo "  admin    http://127.0.0.1:$(PORT)/admin/"
 	@echo "  API docs http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Flower   http://127.0.0.1:5555/  (basic auth \$$FLOWER_BASIC_AUTH, default admin:admin)"
+	@echo "  Flower   http://127.0.0.1:5555/  (basic auth \$$FLOWER_BASIC_AUTH, default admin:admin in debug)"
 	@echo
 	exec $(BIN)/honcho -f deploy/Procfile.dev start -p $(PORT)
 
@@ -58,7 +65,7 @@ test: $(STAMP) ## run the test suite against PostgreSQL and Redis (PYTEST_ARGS=.
 # Runs every check, then fails if any of them failed.
 lint: $(STAMP) ## ruff check, ruff format --check, mypy and the missing-migrations check
 	@status=0; \
-	for check in "$(BIN)/ruff check ." "$(BIN)/ruff format --check ." "$(BIN)/mypy ." \
+	for check in "$(BIN)/ruff check ." "$(BIN)/ruff format --check ." "env DJANGO_DEBUG=1 $(BIN)/mypy ." \
 		"env DJANGO_SETTINGS_MODULE=smsbridge.settings_test $(PY) manage.py makemigrations --check --dry-run"; do \
 		echo "+ $$check"; \
 		$$check || { status=1; echo "FAILED: $$check"; }; \
@@ -86,11 +93,15 @@ shell: $(STAMP) ## open a Django shell
 
 web: $(STAMP) ## run only the web process (gunicorn on 127.0.0.1:$PORT)
 	scripts/ensure_services.sh
-	exec $(BIN)/gunicorn smsbridge.wsgi:application --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile -
+	exec $(GUNICORN) --bind 127.0.0.1:$(PORT) --workers 2 --threads 4
 
-worker: $(STAMP) ## run only the Celery worker
+worker: $(STAMP) ## run only the Celery worker (queue "celery")
 	scripts/ensure_services.sh
 	exec $(BIN)/celery -A smsbridge worker --loglevel INFO --concurrency 2 -Q celery -O fair
+
+callbacks: $(STAMP) ## run only the callbacks worker (queue "callbacks": webhooks to client apps)
+	scripts/ensure_services.sh
+	exec $(BIN)/celery -A smsbridge worker --loglevel INFO --concurrency 4 -Q callbacks -O fair --hostname callbacks@%h
 
 beat: $(STAMP) ## run only Celery beat
 	scripts/ensure_services.sh
@@ -98,7 +109,7 @@ beat: $(STAMP) ## run only Celery beat
 
 flower: $(STAMP) ## run only Flower on http://127.0.0.1:5555/ (basic auth $FLOWER_BASIC_AUTH)
 	scripts/ensure_services.sh
-	exec $(BIN)/celery -A smsbridge flower --port=5555 --address=127.0.0.1 --basic-auth="$${FLOWER_BASIC_AUTH:-admin:admin}"
+	exec $(BIN)/celery -A smsbridge flower --conf=./flowerconfig.py --port=5555 --address=127.0.0.1 --basic-auth="$${FLOWER_BASIC_AUTH:-admin:admin}"
 
 clean: ## remove the SQLite database, beat schedule, collected static files and caches (keeps .venv)
 	rm -f var/*.sqlite3 var/*.sqlite3-journal var/celerybeat-schedule*

@@ -1,15 +1,19 @@
 """Django settings, read from the environment (see README "Configuration").
 
-Every value has a safe development default so ``make run`` works on a fresh machine;
-production sets DJANGO_SECRET_KEY, DJANGO_DEBUG=0, DJANGO_ALLOWED_HOSTS and DATABASE_URL.
+Defaults are the safe ones: debug is off unless DJANGO_DEBUG=1 (``make run`` sets it),
+and outside debug the process refuses to start without a real DJANGO_SECRET_KEY.
+Production sets DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.crypto import dev_key_load, encryption_keys_check
+from smsbridge.startup_checks import secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,12 +34,16 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+if DEBUG and not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - development default
+elif not DEBUG and (_problem := secret_key_problem(SECRET_KEY)):
+    # Every process (web, worker, beat, flower, manage.py) loads these settings first.
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY {_problem}. Set a long random one, e.g. "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"`, or DJANGO_DEBUG=1 for development.'
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [
@@ -54,6 +62,7 @@ INSTALLED_APPS = [
     "apps.onboarding",
     "apps.abuse",
     "apps.audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +76,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The admin login: after AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair is refused for AXES_COOLOFF_TIME (a password guesser's budget drops
+# from unlimited to a handful per quarter hour, and nobody can lock an operator out from
+# another address). Attempts are kept in PostgreSQL and shown in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.core.middleware.client_ip"
 
 ROOT_URLCONF = "smsbridge.urls"
 WSGI_APPLICATION = "smsbridge.wsgi.application"
@@ -123,6 +148,8 @@ CACHES = {
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             # A cache outage degrades to the database, never to an error.
             "IGNORE_EXCEPTIONS": True,
+            # JSON, never pickle: whoever can write to Redis must not be able to run code here.
+            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
         },
     }
 }
@@ -173,11 +200,17 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90)
 # over within this many seconds of the active one dying.
 BEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_TIMEOUT", 30)
 
-# /metrics: open when empty (scraped from a private network); else a bearer token.
+# /metrics: scrapers send METRICS_TOKEN as a bearer token. Without one it is open only
+# with METRICS_PUBLIC=1 (scraped from a private network) or in debug; else refused.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
 
 # Client callbacks (Standard Webhooks).
+# Total time one delivery may take, connect to last byte read (a slow-drip server is cut off).
 CALLBACK_TIMEOUT_SECONDS = float(os.environ.get("CALLBACK_TIMEOUT_SECONDS", "5"))
+# 1 lets callbacks reach loopback/private/link-local addresses and plain http (development,
+# tests); off, such destinations are refused after DNS resolution, at connect time.
+CALLBACK_ALLOW_PRIVATE_NETWORKS = env_bool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 CALLBACK_MAX_ATTEMPTS = env_int("CALLBACK_MAX_ATTEMPTS", 8)
 CALLBACK_BACKOFF_BASE_SECONDS = float(os.environ.get("CALLBACK_BACKOFF_BASE_SECONDS", "30"))
 CALLBACK_DISPATCH_INTERVAL = float(os.environ.get("CALLBACK_DISPATCH_INTERVAL", "5"))
@@ -234,9 +267,16 @@ STORAGES = {
 
 # Behind a TLS-terminating proxy or load balancer: trust its X-Forwarded-Proto/Host,
 # so absolute URLs (and so Twilio's signature check) see the URL the gateway called.
-if env_bool("DJANGO_BEHIND_PROXY", False):
+# Behind it, cookies travel only over HTTPS and plain-HTTP requests are redirected, except
+# the paths that orchestrators and scrapers call on the pod itself, over plain HTTP.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/live$", r"^health/ready$", r"^metrics$"]
 # Optional public base URL (https://bridge.example.com) used to check Twilio signatures
 # when the proxy rewrites the host or path.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")

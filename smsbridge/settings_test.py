@@ -21,6 +21,11 @@ os.environ.setdefault("MONITOR_FLUSH_INTERVAL", "1")
 os.environ.setdefault("BLACKLIST_FLUSH_INTERVAL", "1")
 os.environ.setdefault("REDIS_REPAIR_INTERVAL", "1")
 os.environ.setdefault("BEAT_LOCK_TIMEOUT", "6")
+# The suite runs with debug off, as production does: a key long enough to pass the start
+# check, callbacks to the local test servers, and /metrics open (a test may set a token).
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("CALLBACK_ALLOW_PRIVATE_NETWORKS", "1")
+os.environ.setdefault("METRICS_PUBLIC", "1")
 # A fixed Fernet key for the suite (and the processes it starts); never used outside tests.
 os.environ.setdefault("SECRETS_ENCRYPTION_KEY", "dGVzdC1vbmx5LWZlcm5ldC1rZXktMDEyMzQ1Njc4OWE=")
 

@@ -33,17 +33,32 @@ class HealthApi(APIView):
 
 
 class MetricsApi(APIView):
-    """Prometheus text exposition. With METRICS_TOKEN set, scrapers send it as a bearer token."""
+    """Prometheus text exposition, for scrapers that send METRICS_TOKEN as a bearer token.
+
+    Queue names, client counts and error rates tell an attacker a lot, so without a token
+    the endpoint is open only when the operator says so (METRICS_PUBLIC=1) or in debug.
+    """
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> HttpResponse:
-        token = settings.METRICS_TOKEN
-        sent = request.META.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
-        if token and not hmac.compare_digest(sent.encode(), token.encode()):
+        _metrics_access_check(authorization=request.META.get("HTTP_AUTHORIZATION", ""))
+        return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_access_check(*, authorization: str) -> None:
+    token = settings.METRICS_TOKEN
+    if token:
+        sent = authorization.removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.encode()):
             raise ApplicationError(
                 "A valid metrics token is required.", code="not_authenticated", status_code=401
             )
-        return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
+    elif not (settings.METRICS_PUBLIC or settings.DEBUG):
+        raise ApplicationError(
+            "Metrics are not published: set METRICS_TOKEN (or METRICS_PUBLIC=1).",
+            code="metrics_not_configured",
+            status_code=403,
+        )
 
 
 class HealthLiveApi(APIView):

@@ -7,9 +7,20 @@ import logging
 import re
 from datetime import UTC, datetime
 
-# 8-15 digits, optionally after a "+", standing alone: phone numbers, not timestamps
-# (those carry a dot) or ids (those run into letters).
-PHONE = re.compile(r"(?<![\w.])\+?\d{8,15}(?![\w.])")
+# Phone numbers as people and gateways write them, standing alone: not inside a word or
+# id (those run into letters), a decimal or a timestamp (those carry a dot), nor an ISO
+# date (2026-11-21). Numbers with fewer than MIN_DIGITS digits are left alone.
+PHONE = re.compile(
+    r"(?<![\w.-])(?:"
+    r"\+\d{1,3}(?:[ -]?\(\d{1,5}\))?(?:[ -]?\d{1,5}){1,4}"  # +91 98765 43210, +1 (415) 555-0123
+    r"|\(\d{2,5}\) ?\d{2,5}[ -]?\d{2,5}"  # (987) 654-3210
+    r"|(?!\d{4}-\d\d-\d\d(?!\d))\d{2,5}(?:-\d{2,5}){1,3}"  # 98765-43210, 987-654-3210
+    r"|\d{5} \d{5}|\d{3} \d{3} \d{4}"  # 98765 43210, 987 654 3210
+    r"|\d{8,15}"
+    r")(?![\w.-])"
+)
+MIN_DIGITS = 8
+KEPT_DIGITS = 4
 
 
 def mask_mobiles(text: str) -> str:
@@ -17,9 +28,17 @@ def mask_mobiles(text: str) -> str:
 
 
 def _mask(number: str) -> str:
-    plus = "+" if number.startswith("+") else ""
-    digits = number.lstrip("+")
-    return plus + "*" * (len(digits) - 4) + digits[-4:]
+    """Every digit but the last four becomes ``*``; "+", spaces and dashes stay as written."""
+    digits = sum(ch.isdigit() for ch in number)
+    if digits < MIN_DIGITS:
+        return number
+    hide = digits - KEPT_DIGITS
+    out = []
+    for ch in number:
+        if ch.isdigit() and hide > 0:
+            ch, hide = "*", hide - 1
+        out.append(ch)
+    return "".join(out)
 
 
 class MaskMobileFilter(logging.Filter):

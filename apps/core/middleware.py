@@ -34,3 +34,15 @@ class BodySizeLimitMiddleware:
         if request.path.startswith("/admin/"):
             return settings.ADMIN_MAX_REQUEST_BODY_BYTES
         return settings.MAX_REQUEST_BODY_BYTES
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address a request came from, for the admin login lockout (django-axes).
+
+    Behind the proxy every request arrives from the proxy's address; nginx and
+    ingress-nginx put the client's in X-Real-IP, overwriting whatever the client sent.
+    Without a proxy that header is the client's own word, so it is ignored.
+    """
+    if settings.BEHIND_PROXY and request.META.get("HTTP_X_REAL_IP"):
+        return str(request.META["HTTP_X_REAL_IP"]).strip()
+    return str(request.META.get("REMOTE_ADDR", ""))

@@ -39,6 +39,10 @@ def mobile_parse(raw: str, *, require_mobile: bool = True) -> Mobile:
         raise _invalid(raw) from exc
     if not phonenumbers.is_valid_number(number):
         raise _invalid(raw)
+    if number.extension:
+        # "9876543210 ext 5" parses as the number plus an extension; an SMS never comes
+        # from an extension, so accepting one would key the same phone two ways.
+        raise ApplicationError(f"{raw!r}: extensions are not accepted.", code="invalid_mobile_number")
     if require_mobile and phonenumbers.number_type(number) not in MOBILE_TYPES:
         raise ApplicationError(f"{raw!r} is not a mobile number.", code="invalid_mobile_number")
     national = str(number.national_number)

@@ -39,7 +39,7 @@ def test_a_value_that_is_not_json_is_refused(admin_client):
 def test_a_valid_change_is_saved_and_seen_at_once(admin_client):
     assert system_settings_get().abuse_threshold == 10
     assert cache.get(CACHE_KEY) is not None  # what other processes read
-    new_sequence = ["blacklist", "mobile", "duplicate"]
+    new_sequence = ["blacklist", "mobile", "duplicate", "header_hash"]
 
     admin_client.post(change_url("abuse_threshold"), {"value": "3"})
     assert cache.get(CACHE_KEY) is None

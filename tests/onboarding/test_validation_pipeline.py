@@ -147,7 +147,8 @@ def test_it_fails_the_time_window_check_after_the_hash_expired(api, gateway, reg
     assert (event["status"], event["reason"]) == ("invalid", "time_window")
 
 
-def test_disabled_checks_are_recorded_as_skipped(api, gateway, registered):
+def test_disabled_checks_are_recorded_as_skipped(api, gateway, registered, settings):
+    settings.DEBUG = True  # switching a security check off is refused outside debug
     system_setting_set(key="check_enabled", value={"blacklist": False, "time_window": False})
     get_redis().sadd(keys.blacklist_mobiles(), NUMBER)  # listed after the hash was issued
 
@@ -158,7 +159,8 @@ def test_disabled_checks_are_recorded_as_skipped(api, gateway, registered):
     assert event["check_results"]["time_window"] == 3
 
 
-def test_checks_run_in_the_configured_sequence(api, gateway):
+def test_checks_run_in_the_configured_sequence(api, gateway, settings):
+    settings.DEBUG = True  # leaving security checks out is refused outside debug
     system_setting_set(key="check_sequence", value=["header_hash", "mobile"])
 
     event = judge(api, gateway, "HDFC-BANK", "junk")
