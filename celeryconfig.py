@@ -6,6 +6,7 @@ visibility timeout, so a running task is never handed to a second worker.
 """
 
 from django.conf import settings
+from kombu import Queue
 
 broker_url = settings.CELERY_BROKER_URL
 result_backend = settings.CELERY_RESULT_BACKEND
@@ -41,6 +42,14 @@ broker_connection_retry_on_startup = True
 broker_connection_timeout = 2
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 worker_send_task_events = True
+
+# Callbacks wait on other people's servers (up to CALLBACK_TIMEOUT_SECONDS each), so they
+# get a queue and a worker pool of their own: a slow client never delays the validation
+# batches and drains on "celery". A worker started without -Q consumes both.
+task_default_queue = "celery"
+task_queues = (Queue("celery"), Queue("callbacks"))
+task_routes = {"apps.clients.tasks.callback_deliver_task": {"queue": "callbacks"}}
+
 # Keep Django's LOGGING (JSON lines, masked numbers) in workers and beat too.
 worker_hijack_root_logger = False
 
@@ -65,6 +74,7 @@ beat_schedule = {
     "monitor-flush": _every(settings.MONITOR_FLUSH_INTERVAL, "apps.audit.tasks.monitor_flush_task"),
     "blacklist-flush": _every(settings.BLACKLIST_FLUSH_INTERVAL, "apps.abuse.tasks.blacklist_flush_task"),
     "abuse-sweep": _every(settings.ABUSE_SWEEP_INTERVAL, "apps.abuse.tasks.abuse_sweep_task"),
+    "blacklist-expire": _every(settings.ABUSE_SWEEP_INTERVAL, "apps.abuse.tasks.blacklist_expire_task"),
     "redis-repair": _every(settings.REDIS_REPAIR_INTERVAL, "apps.onboarding.tasks.redis_repair_task"),
     "audit-purge": _every(settings.AUDIT_PURGE_INTERVAL, "apps.audit.tasks.audit_purge_task"),
 }

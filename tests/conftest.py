@@ -173,7 +173,10 @@ def celery_processes(django_db_setup: None, django_db_blocker: Any) -> Iterator[
     for role in ("broker", "data", "cache"):  # nothing left over from an earlier run
         get_redis(role).flushdb()
     worker = _start(
-        ["worker", "--loglevel", "INFO", "--concurrency", "2", "-O", "fair", "--hostname", "test@%h"],
+        [
+            *("worker", "--loglevel", "INFO", "--concurrency", "2", "-O", "fair", "--hostname", "test@%h"),
+            *("-Q", "celery,callbacks"),  # both queues, as production's two pools do between them
+        ],
         logdir / "worker.log",
         env,
     )

@@ -26,10 +26,10 @@ from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile, mobile_parse
 
 from .models import BlacklistAction, BlacklistEntry
-from .services import blacklist_add, blacklist_flush, blacklist_remove
+from .services import blacklist_add, blacklist_flush, blacklist_make_permanent, blacklist_remove
 
 SOURCE = "admin"
-EXPORT_HEADER = ("mobile_number", "country_code", "source", "reason", "actor", "created_at")
+EXPORT_HEADER = ("mobile_number", "country_code", "source", "reason", "actor", "created_at", "expires_at")
 INVALID_SHOWN = 5  # invalid import lines listed by number; the rest are only counted
 
 
@@ -105,14 +105,27 @@ def _entry_mobile(entry: BlacklistEntry) -> Mobile:
 
 @admin.register(BlacklistEntry)
 class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
-    list_display = ("mobile", "country_code", "source", "reason", "actor", "created_at")
-    list_filter = ("source", ("created_at", admin.DateFieldListFilter))
+    list_display = ("mobile", "country_code", "source", "reason", "actor", "created_at", "expiry")
+    list_filter = (
+        "source",
+        ("created_at", admin.DateFieldListFilter),
+        ("expires_at", admin.EmptyFieldListFilter),
+    )
     search_fields = ("mobile",)
-    actions = ["remove_from_blacklist", "export_csv"]
+    actions = ["remove_from_blacklist", "make_permanent", "export_csv"]
     show_full_result_count = False
 
     def has_change_permission(self, request: HttpRequest, obj: BlacklistEntry | None = None) -> bool:
         return False  # an entry is added or removed, never edited
+
+    def has_make_permanent_permission(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request)  # who may blacklist a number may keep it blacklisted
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expiry(self, entry: BlacklistEntry) -> str:
+        if entry.expires_at is None:
+            return "never (permanent)"
+        return entry.expires_at.strftime("%Y-%m-%d %H:%M UTC")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
@@ -172,10 +185,21 @@ class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
         self.delete_queryset(request, queryset)
         self.message_user(request, f"Removed {count} number(s) from the blacklist.", messages.SUCCESS)
 
+    @admin.action(
+        description="Make selected entries permanent (they no longer lapse)", permissions=["make_permanent"]
+    )
+    def make_permanent(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> None:
+        mobiles = list(queryset.values_list("mobile", flat=True))
+        changed = blacklist_make_permanent(mobiles=mobiles, actor=_actor(request))
+        self.message_user(request, f"Made {changed} entries permanent.", messages.SUCCESS)
+
     @admin.action(description="Export selected entries as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> StreamingHttpResponse:
         rows = (
-            (e.mobile, e.country_code, e.source, e.reason, e.actor, e.created_at.isoformat())
+            (
+                *(e.mobile, e.country_code, e.source, e.reason, e.actor, e.created_at.isoformat()),
+                e.expires_at.isoformat() if e.expires_at else "",
+            )
             for e in queryset.iterator(chunk_size=2000)
         )
         return csv_stream_response(filename="blacklist.csv", header=EXPORT_HEADER, rows=rows)

@@ -4,7 +4,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from django.conf import settings
@@ -22,11 +22,24 @@ from .models import BlacklistAction, BlacklistEntry
 
 SWEEP_LOCK = "abuse_sweep"
 FLUSH_LOCK = "blacklist_flush"
+EXPIRE_LOCK = "blacklist_expire"
+EXPIRE_BATCH = 1000  # lapsed entries lifted per run; the next run takes the rest
+SWEEP_SOURCE = "abuse_sweep"
+EXPIRY_SOURCE = "expiry"
 SCAN_COUNT = 1000
 ADD_CHUNK = 500  # numbers per Lua call: keeps each call short for other clients
 
 
-def _action(action: str, mobile: str, *, country_code: str, source: str, reason: str, actor: str) -> str:
+def _action(
+    action: str,
+    mobile: str,
+    *,
+    country_code: str,
+    source: str,
+    reason: str,
+    actor: str,
+    expires_at: datetime | None = None,
+) -> str:
     return json.dumps(
         {
             "event_id": uuid.uuid4().hex,
@@ -37,19 +50,36 @@ def _action(action: str, mobile: str, *, country_code: str, source: str, reason:
             "reason": reason,
             "actor": actor,
             "created_at": time.time(),
+            "expires_at": expires_at.timestamp() if expires_at else None,
         }
     )
 
 
 def blacklist_add_many(
-    *, mobiles: list[tuple[str, str]], source: str, reason: str = "", actor: str = ""
+    *,
+    mobiles: list[tuple[str, str]],
+    source: str,
+    reason: str = "",
+    actor: str = "",
+    expires_at: datetime | None = None,
 ) -> int:
-    """Blacklist (key, country code) pairs; returns how many were not listed before."""
+    """Blacklist (key, country code) pairs; returns how many were not listed before.
+
+    ``expires_at`` set: the entries lapse then (``blacklist_expire``); None: permanent.
+    """
     added = 0
     for start in range(0, len(mobiles), ADD_CHUNK):
         args: list[str] = []
         for key, country_code in mobiles[start : start + ADD_CHUNK]:
-            action = _action("add", key, country_code=country_code, source=source, reason=reason, actor=actor)
+            action = _action(
+                "add",
+                key,
+                country_code=country_code,
+                source=source,
+                reason=reason,
+                actor=actor,
+                expires_at=expires_at,
+            )
             args += [key, keys.onboard_hash(key), action]
         added += run_script(
             "abuse/lua/blacklist_add.lua", keys=[keys.blacklist_mobiles(), keys.blacklist_queue()], args=args
@@ -64,14 +94,29 @@ def blacklist_add(*, mobile: Mobile, source: str, reason: str = "", actor: str =
 
 
 def blacklist_remove(*, mobile: Mobile, source: str, reason: str = "", actor: str = "") -> bool:
-    action = _action(
-        "remove", mobile.key, country_code=str(mobile.country_code), source=source, reason=reason, actor=actor
-    )
+    pair = [(mobile.key, str(mobile.country_code))]
+    return blacklist_remove_many(mobiles=pair, source=source, reason=reason, actor=actor) == 1
+
+
+def blacklist_remove_many(
+    *, mobiles: list[tuple[str, str]], source: str, reason: str = "", actor: str = ""
+) -> int:
+    """Lift the blacklisting of (key, country code) pairs; returns how many were listed.
+
+    A remove action is queued for each, listed or not, so PostgreSQL follows even when
+    Redis had already lost the number.
+    """
+    if not mobiles:
+        return 0
     with get_redis().pipeline(transaction=True) as pipe:
-        pipe.srem(keys.blacklist_mobiles(), mobile.key)
-        pipe.lpush(keys.blacklist_queue(), action)
-        removed, _ = pipe.execute()
-    return bool(removed)
+        for key, country_code in mobiles:
+            action = _action(
+                "remove", key, country_code=country_code, source=source, reason=reason, actor=actor
+            )
+            pipe.srem(keys.blacklist_mobiles(), key)
+            pipe.lpush(keys.blacklist_queue(), action)
+        replies = pipe.execute()
+    return sum(int(removed) for removed in replies[0::2])
 
 
 # --- blacklist history into PostgreSQL -------------------------------------------------
@@ -138,10 +183,64 @@ def _apply_to_current(actions: list[dict]) -> None:
             reason=a["reason"][:255],
             actor=a["actor"][:150],
             created_at=datetime.fromtimestamp(a["created_at"], tz=UTC),
+            expires_at=_epoch(a.get("expires_at")),  # absent in actions queued before expiry existed
         )
         for a in adds
     ]
     BlacklistEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=1000)
+
+
+def _epoch(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value is not None else None
+
+
+# --- lapsing entries -------------------------------------------------------------------------
+def blacklist_expire(*, now: datetime | None = None) -> int:
+    """Lift the entries whose ``expires_at`` has passed; returns how many (-1: another run is busy).
+
+    Through the usual machinery: Redis forgets the numbers at once (the hot path stops
+    refusing them) and queued remove actions delete the rows and record the history.
+    The queue is drained here, so the next run does not see the same rows again.
+    """
+    with lock_hold(EXPIRE_LOCK, timeout=60) as lock:
+        if lock is None:
+            return -1
+        lapsed = BlacklistEntry.objects.filter(expires_at__lte=now or datetime.now(UTC))
+        pairs = list(lapsed.order_by("expires_at").values_list("mobile", "country_code")[:EXPIRE_BATCH])
+        blacklist_remove_many(mobiles=pairs, source=EXPIRY_SOURCE, reason="the abuse blacklisting lapsed")
+    if pairs:
+        blacklist_flush()
+    return len(pairs)
+
+
+def blacklist_make_permanent(*, mobiles: list[str], actor: str) -> int:
+    """Keep these entries for good (no ``expires_at``); returns how many changed.
+
+    Only PostgreSQL knows about expiry, so nothing changes in Redis; the history still
+    records who decided.
+    """
+    with transaction.atomic():
+        changed = list(
+            BlacklistEntry.objects.select_for_update()
+            .filter(mobile__in=mobiles, expires_at__isnull=False)
+            .values_list("mobile", "country_code")
+        )
+        BlacklistEntry.objects.filter(mobile__in=[m for m, _ in changed]).update(expires_at=None)
+        now = datetime.now(UTC)
+        BlacklistAction.objects.bulk_create(
+            BlacklistAction(
+                event_id=uuid.uuid4().hex,
+                action=BlacklistAction.Action.MAKE_PERMANENT,
+                mobile=mobile,
+                country_code=country_code,
+                source="admin",
+                reason="made permanent",
+                actor=actor[:150],
+                occurred_at=now,
+            )
+            for mobile, country_code in changed
+        )
+    return len(changed)
 
 
 # --- abuse sweep ---------------------------------------------------------------------------
@@ -152,7 +251,9 @@ def abuse_sweep(*, progress: Callable[[int], None] | None = None) -> int:
     of counters in one pipeline, and blacklists the page's offenders in one Lua call.
     Returns how many numbers were newly blacklisted; -1 if another sweep is running.
     """
-    threshold = system_settings_get().abuse_threshold
+    config = system_settings_get()
+    threshold = config.abuse_threshold
+    expires_at = datetime.now(UTC) + timedelta(days=config.abuse_blacklist_days)
     prefix = keys.abuse_counter("")
     added = 0
     with lock_hold(SWEEP_LOCK, timeout=60) as lock:
@@ -172,7 +273,10 @@ def abuse_sweep(*, progress: Callable[[int], None] | None = None) -> int:
                 ]
                 if offenders:
                     added += blacklist_add_many(
-                        mobiles=offenders, source="abuse_sweep", reason=f"{threshold}+ SMS in 24 h"
+                        mobiles=offenders,
+                        source=SWEEP_SOURCE,
+                        reason=f"{threshold}+ SMS in 24 h",
+                        expires_at=expires_at,
                     )
                 scanned += len(page)
                 if progress:

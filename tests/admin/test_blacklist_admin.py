@@ -137,7 +137,15 @@ def test_export_streams_the_selected_entries_as_csv(admin_client):
 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["mobile_number", "country_code", "source", "reason", "actor", "created_at"]
+    assert rows[0] == [
+        "mobile_number",
+        "country_code",
+        "source",
+        "reason",
+        "actor",
+        "created_at",
+        "expires_at",
+    ]
     assert rows[1][:5] == ["9876543210", "91", "command", "'=HYPERLINK(evil)", ""]
     assert len(rows) == 2
 
