@@ -11,21 +11,24 @@ import json
 import logging
 import random
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from apps.core import keys
 from apps.core.redis import get_redis
+from apps.core.safe_http import DestinationRefused, OutboundHttpError, http_post_bounded
 
 from .models import CallbackDelivery
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(seconds=60)  # longer than one POST with its timeout
+CLAIM_LEASE = timedelta(seconds=60)  # longer than one POST with its deadline
+RESPONSE_KEEP_BYTES = 4096  # of a client's answer; the rest is never read
 DISPATCH_LIMIT = 200
 
 
@@ -76,41 +79,77 @@ def callbacks_queue_on_commit(*, event_ids: list[str]) -> None:
 
 
 def callback_deliver(*, delivery_id: int) -> str:
-    """One attempt at delivery ``delivery_id`` if it is due; returns its status after."""
+    """One attempt at delivery ``delivery_id`` if it is due; returns its status after.
+
+    The claim counts the attempt in the same conditional UPDATE, before the POST: a
+    worker killed mid-delivery has still spent it, so a delivery that keeps killing its
+    workers reaches its last try and fails instead of being retried forever.
+    """
     now = timezone.now()
-    claimed = CallbackDelivery.objects.filter(
+    due = CallbackDelivery.objects.filter(
         id=delivery_id, status=CallbackDelivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + CLAIM_LEASE)
+    )
+    claimed = due.filter(attempts__lt=settings.CALLBACK_MAX_ATTEMPTS).update(
+        next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1
+    )
     if claimed != 1:
-        return "not_due"
+        return _fail_if_attempts_spent(due)
     delivery = CallbackDelivery.objects.select_related("client").get(id=delivery_id)
     error, status_code = _post(delivery)
     _record_attempt(delivery, error=error, status_code=status_code)
     return delivery.status
 
 
+def _fail_if_attempts_spent(due: QuerySet[CallbackDelivery]) -> str:
+    """A due delivery whose last claimed attempt never reported back (its worker died) has failed."""
+    spent = due.filter(attempts__gte=settings.CALLBACK_MAX_ATTEMPTS).update(
+        status=CallbackDelivery.Status.FAILED,
+        last_error="the last attempt did not finish (its worker stopped)",
+    )
+    if not spent:
+        return "not_due"
+    get_redis().hincrby(keys.metrics_callbacks(), CallbackDelivery.Status.FAILED, 1)
+    return CallbackDelivery.Status.FAILED
+
+
 def _post(delivery: CallbackDelivery) -> tuple[str, int | None]:
+    url = delivery.client.webhook_url
+    if problem := _destination_problem(url):
+        return problem, None
     body = json.dumps(delivery.payload, separators=(",", ":"))
     headers = callback_headers(
         secret=delivery.client.webhook_secret, event_id=delivery.event_id, body=body, sent_at=timezone.now()
     )
     try:
-        response = requests.post(
-            delivery.client.webhook_url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.CALLBACK_TIMEOUT_SECONDS,
-            allow_redirects=False,
+        reply = http_post_bounded(
+            url=url,
+            body=body.encode(),
+            headers={**headers, "accept-encoding": "identity"},  # no decompression bombs
+            deadline_seconds=settings.CALLBACK_TIMEOUT_SECONDS,
+            max_body_bytes=RESPONSE_KEEP_BYTES,
+            allow_private_networks=settings.CALLBACK_ALLOW_PRIVATE_NETWORKS,
         )
-    except requests.RequestException as exc:
-        return f"{type(exc).__name__}: {exc}"[:500], None
-    if 200 <= response.status_code < 300:
-        return "", response.status_code
-    return f"HTTP {response.status_code}: {response.text[:200]}", response.status_code
+    except DestinationRefused as exc:
+        return f"{exc} (CALLBACK_ALLOW_PRIVATE_NETWORKS=1 allows it, for development)", None
+    except OutboundHttpError as exc:
+        return str(exc)[:500], None
+    if 200 <= reply.status_code < 300:
+        return "", reply.status_code
+    return f"HTTP {reply.status_code}: {reply.body[:200].decode(errors='replace')}", reply.status_code
+
+
+def _destination_problem(url: str) -> str:
+    """Why ``url`` is refused before any connection, or "" (addresses are checked at connect time)."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in {"http", "https"}:
+        return f"webhook URL scheme {scheme or '(none)'!r} is refused: use https"
+    if scheme == "http" and not (settings.DEBUG or settings.CALLBACK_ALLOW_PRIVATE_NETWORKS):
+        return "webhook URL must use https (plain http only with CALLBACK_ALLOW_PRIVATE_NETWORKS=1)"
+    return ""
 
 
 def _record_attempt(delivery: CallbackDelivery, *, error: str, status_code: int | None) -> None:
-    delivery.attempts += 1
+    # delivery.attempts already counts this attempt: the claim added it.
     delivery.last_error = error
     delivery.last_status_code = status_code
     now = timezone.now()
@@ -126,7 +165,6 @@ def _record_attempt(delivery: CallbackDelivery, *, error: str, status_code: int 
         delivery.next_attempt_at = now + _backoff(delivery.attempts)
     delivery.save(
         update_fields=[
-            "attempts",
             "last_error",
             "last_status_code",
             "status",
