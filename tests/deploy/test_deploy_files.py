@@ -263,8 +263,8 @@ def systemd_commands() -> list[RawCommand]:
     for path in unit_paths():
         for section, key, value in unit_entries(path):
             if section == "Service" and key.startswith("Exec"):
-                # Special prefixes: - (ignore failure), @, :, +, ! and !!.
-                line = re.sub(r"^[-@:+!]+", "", value).replace("$$", "$")
+                # Special prefixes: - (ignore failure), @, :, +, ! and !!; %% is a literal %.
+                line = re.sub(r"^[-@:+!]+", "", value).replace("$$", "$").replace("%%", "%")
                 found.append(RawCommand(f"{rel(path)}:{key}", shell=line))
     return found
 
@@ -418,11 +418,17 @@ def k8s_http_probes() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
                 yield f"{where}.{probe}", doc, spec["httpGet"]
 
 
+# Not SMS Bridge's own: the ingress controller's log format, applied to its namespace.
+CONTROLLER_CONFIG = K8S / "ingress-nginx-logging.yaml"
+
+
 def k8s_config_data() -> tuple[dict[str, str], dict[str, str]]:
     """(ConfigMap data, Secret stringData) of the manifests."""
     config: dict[str, str] = {}
     secret: dict[str, str] = {}
-    for _, doc in k8s_documents():
+    for path, doc in k8s_documents():
+        if path == CONTROLLER_CONFIG:
+            continue
         if doc["kind"] == "ConfigMap":
             config.update(doc.get("data", {}))
         elif doc["kind"] == "Secret":
@@ -443,6 +449,9 @@ def _celery_global_options() -> dict[str, bool]:
     return options
 
 
+GUNICORN_CONFIG = "python:smsbridge.gunicorn_conf"
+
+
 def check_gunicorn(command: Command) -> str:
     parser = GunicornConfig(usage="%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn").parser()
     try:
@@ -450,6 +459,11 @@ def check_gunicorn(command: Command) -> str:
     except SystemExit:
         pytest.fail(f"{command.where}: gunicorn rejects its options: {command.argv}")
     assert len(namespace.args) == 1, f"{command.where}: expected one WSGI target, got {namespace.args}"
+    # The config module keeps query strings and raw numbers out of the access log.
+    assert namespace.config == GUNICORN_CONFIG, (
+        f"{command.where}: gunicorn without --config {GUNICORN_CONFIG}"
+    )
+    assert not namespace.access_log_format, f"{command.where}: --access-logformat overrides the safe one"
     module_name, _, attribute = namespace.args[0].partition(":")
     application = getattr(importlib.import_module(module_name), attribute or "application")
     assert callable(application), f"{command.where}: {namespace.args[0]} is not a WSGI callable"
@@ -498,15 +512,31 @@ def check_celery(command: Command) -> str:
         for word in ctx.params["tornado_argv"]:
             name = word.lstrip("-").partition("=")[0].replace("-", "_")
             assert word.startswith("--") and name in flower_options, f"{command.where}: Flower has no {word}"
+        # flowerconfig.py refuses placeholder credentials; a path other than Flower's
+        # default makes a missing file an error instead of being skipped.
+        assert FLOWER_CONF in ctx.params["tornado_argv"], f"{command.where}: Flower without {FLOWER_CONF}"
     elif sub == "beat":
         # The scheduler that lets several beats run with only one sending tasks.
         assert ctx.params["scheduler"] == celeryconfig.beat_scheduler, (
             f"{command.where}: scheduler overridden"
         )
         import_string(celeryconfig.beat_scheduler.replace(":", "."))
-    elif sub == "worker" and ctx.params.get("queues"):
-        assert "celery" in ctx.params["queues"], f"{command.where}: the worker does not consume 'celery'"
+    elif sub == "worker":
+        return _worker_kind(command, ctx.params.get("queues") or [])
     return kind
+
+
+FLOWER_CONF = "--conf=./flowerconfig.py"
+QUEUES = {queue.name for queue in celeryconfig.task_queues}
+
+
+def _worker_kind(command: Command, queues: list[str]) -> str:
+    """ "celery worker" for a pool on the "celery" queue, "celery callbacks worker" for one on "callbacks"."""
+    unknown = set(queues) - QUEUES
+    assert not unknown, f"{command.where}: the worker consumes queues nobody routes to: {unknown}"
+    consumed = set(queues) or QUEUES  # no -Q: every declared queue
+    assert consumed in ({"celery"}, {"callbacks"}, QUEUES), f"{command.where}: queues {sorted(consumed)}"
+    return "celery callbacks worker" if consumed == {"callbacks"} else "celery worker"
 
 
 def check_manage(command: Command, start: int) -> str:
@@ -581,7 +611,7 @@ def all_raw_commands() -> list[RawCommand]:
 
 
 WEB = "gunicorn smsbridge.wsgi:application"
-PROCESS_KINDS = {WEB, "celery worker", "celery beat", "celery flower"}
+PROCESS_KINDS = {WEB, "celery worker", "celery callbacks worker", "celery beat", "celery flower"}
 
 
 @pytest.mark.parametrize(
@@ -660,8 +690,8 @@ def test_env_example_documents_every_setting() -> None:
 
 
 @pytest.mark.parametrize("path", PROCFILES, ids=rel)
-def test_procfile_defines_the_four_processes(path: Path) -> None:
-    assert set(procfile_commands(path)) >= PROCESSES
+def test_procfile_defines_the_processes(path: Path) -> None:
+    assert set(procfile_commands(path)) >= PROCESSES | {"callbacks"}
 
 
 # --------------------------------------------------------------------------- YAML
@@ -680,13 +710,16 @@ def test_every_yaml_file_under_deploy_parses() -> None:
 
 def test_compose_has_the_services_and_wires_them() -> None:
     services = compose()["services"]
-    assert set(services) >= {"postgres", "redis", "redis-cache", "migrate", "web", "worker", "beat", "flower"}
+    assert set(services) >= {
+        *("postgres", "redis", "redis-cache", "migrate"),
+        *("web", "worker", "callbacks", "beat", "flower"),
+    }
     assert services["postgres"]["image"].startswith("postgres:")
     assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
     for name in ("migrate", "web", "worker", "beat", "flower"):
         build = services[name]["build"]
         assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "callbacks", "beat"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["redis"]["condition"] == "service_healthy", name
@@ -697,7 +730,8 @@ def test_compose_has_the_services_and_wires_them() -> None:
     assert re.match(r"redis://redis:6379/", env["CELERY_BROKER_URL"])
     assert re.match(r"redis://redis-cache:6379/", env["CACHE_URL"]), "the cache goes to the LRU instance"
     # A warm shutdown needs longer than the longest task.
-    assert _seconds(services["worker"]["stop_grace_period"]) > celeryconfig.task_time_limit
+    for name in ("worker", "callbacks"):
+        assert _seconds(services[name]["stop_grace_period"]) > celeryconfig.task_time_limit
 
 
 def _seconds(duration: str) -> float:
@@ -754,6 +788,10 @@ def test_k8s_documents_are_well_formed() -> None:
         if doc["kind"] == "Kustomization":
             for resource in doc["resources"]:
                 assert (K8S / resource).is_file(), f"kustomization lists missing {resource}"
+            assert CONTROLLER_CONFIG.name not in doc["resources"], "its namespace would be rewritten"
+            continue
+        if path == CONTROLLER_CONFIG:
+            assert doc["metadata"]["namespace"] == "ingress-nginx"
             continue
         assert doc.get("metadata", {}).get("name"), f"{rel(path)}: {doc['kind']} without metadata.name"
         if doc["kind"] != "Namespace":
@@ -824,6 +862,35 @@ def test_k8s_workers_shut_down_warm_and_beat_runs_a_standby() -> None:
     assert celeryconfig.beat_scheduler == "apps.core.beat:SingleBeatScheduler"
 
 
+def test_k8s_callbacks_worker_is_its_own_deployment_pinged_by_its_own_name() -> None:
+    callbacks = _deployments()["smsbridge-callbacks"]["spec"]["template"]["spec"]
+    assert callbacks["terminationGracePeriodSeconds"] > celeryconfig.task_time_limit
+    container = callbacks["containers"][0]
+    assert "-Q callbacks" in " ".join(container["command"]) and "callbacks@$HOSTNAME" in " ".join(
+        container["command"]
+    )
+    probe = " ".join(container["livenessProbe"]["exec"]["command"])
+    assert "inspect ping" in probe and '"callbacks@$HOSTNAME"' in probe
+
+
+def test_ingress_controller_logs_paths_without_query_strings() -> None:
+    (doc,) = yaml.safe_load_all(CONTROLLER_CONFIG.read_text())
+    assert doc["kind"] == "ConfigMap"
+    log_format = doc["data"]["log-format-upstream"]
+    assert_log_format_has_no_query(log_format)
+    assert "$smsbridge_log_path" in log_format and "$smsbridge_log_path" in doc["data"]["http-snippet"]
+
+
+QUERY_VARIABLES = ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$arg_", "$is_args")
+
+
+def assert_log_format_has_no_query(log_format: str) -> None:
+    text = log_format + " "
+    leaks = [name for name in QUERY_VARIABLES if name in text]
+    assert not leaks, f"the access log format carries the query string: {leaks}"
+    assert re.search(r"\$request_method \$(uri|smsbridge_log_path) \$server_protocol", text)
+
+
 # --------------------------------------------------------------------------- systemd
 
 
@@ -863,10 +930,11 @@ def test_systemd_web_waits_for_migrations_and_worker_stops_warm() -> None:
     assert "smsbridge-migrate.service" in " ".join(unit_values(web, "Unit", "After"))
     migrate = SYSTEMD / "smsbridge-migrate.service"
     assert unit_values(migrate, "Service", "Type") == ["oneshot"]
-    worker = SYSTEMD / "smsbridge-worker.service"
-    assert unit_values(worker, "Service", "KillSignal") == ["SIGTERM"]
-    assert unit_values(worker, "Service", "KillMode") == ["mixed"], "SIGTERM to the main process only"
-    assert int(unit_values(worker, "Service", "TimeoutStopSec")[0]) > celeryconfig.task_time_limit
+    for name in ("smsbridge-worker.service", "smsbridge-callbacks.service"):
+        worker = SYSTEMD / name
+        assert unit_values(worker, "Service", "KillSignal") == ["SIGTERM"]
+        assert unit_values(worker, "Service", "KillMode") == ["mixed"], "SIGTERM to the main process only"
+        assert int(unit_values(worker, "Service", "TimeoutStopSec")[0]) > celeryconfig.task_time_limit
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
@@ -946,6 +1014,23 @@ def test_nginx_config_is_balanced_and_limits_bodies() -> None:
         assert re.search(rf"proxy_set_header {header} ", text), header
     assert "limit_req_zone" in text and re.search(r"location /sms/receive { limit_req ", text)
     resolve("/sms/receive")
+
+
+def test_nginx_logs_paths_without_query_strings_or_numbers() -> None:
+    text = " ".join(nginx_tokens(NGINX.read_text()))
+    formats = dict(re.findall(r"log_format (\S+) ((?:'[^']*' ?)+);", text))
+    assert set(formats) == {"smsbridge"}
+    assert_log_format_has_no_query(formats["smsbridge"])
+    servers = text.count("server { listen")
+    assert len(re.findall(r"access_log \S+ smsbridge ;", text)) == servers, "every server logs in that format"
+    # The map hides the number in /onboard/register/<number> and its kind.
+    pattern = re.search(r'map \$uri \$smsbridge_log_path { ~(\S+) "\$\{smsbridge_kept\}<number>" ;', text)
+    assert pattern, "the map of logged paths"
+    regex = pattern[1].replace("?<smsbridge_kept>", "?P<smsbridge_kept>")
+    for path in ("/onboard/register/9876543210", "/onboard/status/+14155550123", "/otp/status/9876543210"):
+        kept = re.match(regex, path)
+        assert kept and kept["smsbridge_kept"] + "<number>" != path and "98765" not in kept["smsbridge_kept"]
+    assert not re.match(regex, "/sms/receive/jasmin/0b0e")
 
 
 OPENSSL_SELF_SIGNED = [
