@@ -30,7 +30,10 @@ LOADERS = 2  # client processes; each runs CONNECTIONS // LOADERS threads
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "smsbridge.settings",
     "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnop",
+    # Debug off, as in production: so a key long enough for the start check, and a
+    # Fernet key for the secrets at rest. Both exist only for the bench database.
+    "DJANGO_SECRET_KEY": "bench-run-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGH",
+    "SECRETS_ENCRYPTION_KEY": "YmVuY2gtcnVuLW9ubHktZmVybmV0LWtleS0wMTIzNDU=",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsbridge_bench"),
     "REDIS_URL": "redis://127.0.0.1:6379/5",
