@@ -1,9 +1,11 @@
 """A Redis HASH mirror of credential rows in PostgreSQL, for lookups without SQL.
 
-The hot path authenticates from Redis (one HMGET, its parsed answer remembered
+The hot path authenticates from Redis (one round trip, its parsed answer remembered
 in-process for CREDENTIAL_LOCAL_CACHE_SECONDS, so a change reaches every process
-within that time). When the HASH has lost its sentinel field, Redis has lost its data:
-the mirror is rebuilt from PostgreSQL once, then Redis serves again.
+within that time). When the HASH is missing altogether, Redis has lost its data: the
+mirror is rebuilt from PostgreSQL once, then Redis serves again. (A HASH that a write
+re-created after the loss holds only that write until the repair task rebuilds it.)
+A sentinel field keeps an empty mirror distinguishable from a lost one.
 
 Services change the mirror together with the database (after the commit). A rebuild
 must not undo a change made while it read PostgreSQL, or a revoked credential would
@@ -49,8 +51,11 @@ class RedisDirectory(Generic[T]):
         hit = self._local.get(field)
         if hit and not fresh and now - hit[1] < settings.CREDENTIAL_LOCAL_CACHE_SECONDS:
             return hit[0]
-        raw, loaded = get_redis().hmget(self._key(), [field, LOADED_SENTINEL])
-        if loaded is None:
+        with get_redis().pipeline(transaction=False) as pipe:
+            pipe.hget(self._key(), field)
+            pipe.exists(self._key())
+            raw, exists = pipe.execute()
+        if raw is None and not exists:
             raw = self.rebuild().get(field)
         value = None if raw is None else self._parse(field, str(raw))
         if value is None:

@@ -1,4 +1,4 @@
-"""Gateways (writes, lookups) and the inbound queue: authenticate, de-duplicate, queue.
+"""Gateways (writes) and the inbound queue: authenticate, de-duplicate, queue.
 
 Receiving is hot path: gateways are authenticated from the Redis mirrors (never SQL),
 and one Lua call de-duplicates by gateway message id and queues the SMS atomically;
@@ -13,7 +13,6 @@ mirrors when its transaction commits.
 """
 
 import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -21,129 +20,28 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from apps.core import keys
-from apps.core.crypto import secret_decrypt, secret_encrypt, secret_hint, secret_reencrypt, token_hash
-from apps.core.directory import RedisDirectory
+from apps.core.crypto import secret_encrypt, secret_hint, secret_reencrypt, token_hash
 from apps.core.exceptions import ApplicationError
 from apps.core.redis import run_script
 
-from .models import SECRET_HASHED_KINDS, Gateway, GatewaySecret
+# The lookups live beside the mirrors; named here too for the callers of the services.
+from .mirror import GatewayRecord as GatewayRecord
+from .mirror import gateway_directory as gateway_directory
+from .mirror import gateway_entry
+from .mirror import gateway_lookup as gateway_lookup
+from .mirror import gateway_lookup_by_token as gateway_lookup_by_token
+from .mirror import gateway_token_directory as gateway_token_directory
+from .models import Gateway, GatewaySecret
 from .scope import countries_clean, receiving_number_clean, scope_check
 
 MAX_SMS_LENGTH = 2000  # concatenated SMS bodies stay far below this
 MIN_SECRET_LENGTH = 16
 DEFAULT_GRACE_SECONDS = 3600
-
-Secrets = tuple[tuple[str, float | None], ...]  # (secret form, expiry as epoch seconds or None)
-
-
-@dataclass(frozen=True)
-class GatewayEntry:
-    """The ``gateways`` mirror's value: its secrets hashed or encrypted, never plain."""
-
-    VERSION: ClassVar[int] = 1
-
-    kind: str
-    secrets: Secrets
-    countries: tuple[int, ...] = ()
-    receiving_number: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "v": self.VERSION,
-                "kind": self.kind,
-                "secrets": [list(s) for s in self.secrets],
-                "countries": list(self.countries),
-                "receiving_number": self.receiving_number,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, raw: str) -> "GatewayEntry | None":
-        data = json.loads(raw)
-        if data.get("v") != cls.VERSION:
-            return None  # an entry of another release: unknown until the mirror is rebuilt
-        return cls(
-            kind=data["kind"],
-            secrets=tuple((value, expires_at) for value, expires_at in data["secrets"]),
-            countries=tuple(data["countries"]),
-            receiving_number=data["receiving_number"],
-        )
-
-
-@dataclass(frozen=True)
-class GatewayRecord:
-    """An active gateway as authentication uses it: token hashes, or keys decrypted."""
-
-    id: str
-    kind: str
-    secrets: Secrets
-    countries: frozenset[int] = frozenset()
-    receiving_number: str = ""
-
-    def secrets_in_force(self) -> list[str]:
-        now = time.time()
-        return [value for value, expires_at in self.secrets if expires_at is None or expires_at > now]
-
-    def token_in_force(self, token: str) -> bool:
-        """Constant-time: whether ``token``'s hash is one of this gateway's token hashes."""
-        presented = token_hash(token)
-        matches = [hmac.compare_digest(presented, known) for known in self.secrets_in_force()]
-        return any(matches)
-
-
-def _entry(gateway: Gateway, in_force: Iterable[GatewaySecret]) -> GatewayEntry:
-    return GatewayEntry(
-        kind=gateway.kind,
-        secrets=tuple((s.token_hash or s.ciphertext, _epoch(s.expires_at)) for s in in_force),
-        countries=tuple(gateway.countries),
-        receiving_number=gateway.receiving_number,
-    )
-
-
-def _epoch(moment: datetime | None) -> float | None:
-    return None if moment is None else moment.timestamp()
-
-
-def _record(gateway_id: str, raw: str) -> GatewayRecord | None:
-    entry = GatewayEntry.from_json(raw)
-    if entry is None:
-        return None
-    hashed = entry.kind in SECRET_HASHED_KINDS
-    return GatewayRecord(
-        id=gateway_id,
-        kind=entry.kind,
-        # Decrypted here, once per CREDENTIAL_LOCAL_CACHE_SECONDS, not per request.
-        secrets=tuple((value if hashed else secret_decrypt(value), exp) for value, exp in entry.secrets),
-        countries=frozenset(entry.countries),
-        receiving_number=entry.receiving_number,
-    )
-
-
-def _gateway_mapping() -> dict[str, str]:
-    in_force = Prefetch("secrets", queryset=GatewaySecret.objects.in_force(), to_attr="in_force")
-    rows = Gateway.objects.filter(is_active=True).prefetch_related(in_force)
-    return {str(g.id): _entry(g, g.in_force).to_json() for g in rows}
-
-
-def _token_mapping() -> dict[str, str]:
-    rows = GatewaySecret.objects.in_force().filter(gateway__is_active=True, gateway__kind=Gateway.Kind.NATIVE)
-    return {h: str(g) for h, g in rows.values_list("token_hash", "gateway_id")}
-
-
-def _gateway_id(token_hash: str, gateway_id: str) -> str:
-    return gateway_id
-
-
-gateway_directory = RedisDirectory(keys.gateways, _gateway_mapping, parse=_record)
-gateway_token_directory = RedisDirectory(keys.gateway_tokens, _token_mapping, parse=_gateway_id)
 
 
 # --- writes ------------------------------------------------------------------------------
@@ -276,42 +174,12 @@ def _mirror_on_commit(gateway: Gateway, *, dropped_hashes: Iterable[str] = ()) -
     in_force = list(gateway.secrets.in_force())
     tokens = [s.token_hash for s in in_force] if gateway.kind == Gateway.Kind.NATIVE else []
     if gateway.is_active:
-        gateway_directory.put_on_commit(gateway_id, _entry(gateway, in_force).to_json())
+        gateway_directory.put_on_commit(gateway_id, gateway_entry(gateway, in_force).to_json())
         gateway_token_directory.change_on_commit(put=dict.fromkeys(tokens, gateway_id), delete=dropped_hashes)
     else:
         every = gateway.secrets.exclude(token_hash="").values_list("token_hash", flat=True)
         gateway_directory.delete_on_commit(gateway_id)
         gateway_token_directory.change_on_commit(delete=[*every, *dropped_hashes])
-
-
-# --- lookups (hot path: Redis only) ------------------------------------------------------
-def gateway_lookup(*, gateway_id: str, kind: str, fresh: bool = False) -> GatewayRecord | None:
-    """The active gateway ``gateway_id`` of ``kind``, from Redis; None when unknown.
-
-    ``fresh`` reads past this process's cached copy: for a delivery that fails against
-    the copy, since it may carry a secret rotated in after the copy was taken.
-    """
-    try:
-        uuid.UUID(gateway_id)
-    except ValueError:
-        return None
-    record = gateway_directory.get(gateway_id, fresh=fresh)
-    return record if record is not None and record.kind == kind else None
-
-
-def gateway_lookup_by_token(*, token: str) -> GatewayRecord | None:
-    """The active native gateway whose token (in force) is ``token``."""
-    if not token:
-        return None
-    gateway_id = gateway_token_directory.get(token_hash(token))
-    if not gateway_id:
-        return None
-    record = gateway_lookup(gateway_id=gateway_id, kind=Gateway.Kind.NATIVE)
-    if record is not None and not record.token_in_force(token):
-        # The index knows the token, the cached record not (yet): a token rotated in since,
-        # or one rotated out (the index keeps it until the gateway changes again).
-        record = gateway_lookup(gateway_id=gateway_id, kind=Gateway.Kind.NATIVE, fresh=True)
-    return record if record is not None and record.token_in_force(token) else None
 
 
 # --- the inbound queue -------------------------------------------------------------------

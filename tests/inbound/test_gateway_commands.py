@@ -65,6 +65,7 @@ def test_rotate_keeps_the_old_secret_for_the_default_grace_hour(api):
 
     assert "n" * 20 in out and "3600 s" in out
     old = Gateway.objects.get(pk=created["gateway_id"]).secrets.exclude(expires_at=None).get()
+    assert old.expires_at is not None
     assert 3500 < (old.expires_at - old.created_at).total_seconds() < 3700
 
 

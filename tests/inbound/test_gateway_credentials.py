@@ -2,6 +2,7 @@
 
 import json
 import secrets
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 SENDER = "+919876543210"
 BODY = "ONBOARD:" + "a" * 64
 ACCEPTED = {"native": 202, "android": 202, "twilio": 200, "jasmin": 200}
-SENDERS = {"native": send_native, "android": send_android, "twilio": send_twilio, "jasmin": send_jasmin}
+SENDERS: dict[str, Any] = {"android": send_android, "twilio": send_twilio, "jasmin": send_jasmin}
 KINDS = list(ACCEPTED)
 
 
@@ -144,8 +145,8 @@ def test_the_gateways_mirror_holds_hashes_or_ciphertext(make_gateway):
     native = make_gateway("native", secret="n" * 20)
     android = make_gateway("android", secret="a" * 20)
 
-    native_entry = json.loads(get_redis().hget(keys.gateways(), str(native.id)))
-    android_entry = json.loads(get_redis().hget(keys.gateways(), str(android.id)))
+    native_entry = json.loads(str(get_redis().hget(keys.gateways(), str(native.id))))
+    android_entry = json.loads(str(get_redis().hget(keys.gateways(), str(android.id))))
 
     [[token_hash, expires]] = native_entry["secrets"]
     assert len(token_hash) == 64 and expires is None
