@@ -3,6 +3,7 @@ suite's Redis databases is a pickle (protocol 2+ pickles start with b"\\x80").""
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -18,27 +19,29 @@ from tests.helpers import send_native
 PICKLE_MARK = b"\x80"
 
 
-def values(client: redis.Redis) -> Iterator[tuple[bytes, bytes]]:
+def values(client: redis.Redis) -> Iterator[tuple[Any, bytes]]:
     """(key, value) for every value of every key, whatever its type."""
     for key in client.scan_iter(count=1000):
-        kind = client.type(key)
-        if kind == b"string":
-            items = [client.get(key)]
-        elif kind == b"list":
-            items = client.lrange(key, 0, -1)
-        elif kind == b"hash":
-            items = [*client.hkeys(key), *client.hvals(key)]
-        elif kind == b"set":
-            items = list(client.smembers(key))
-        elif kind == b"zset":
-            items = client.zrange(key, 0, -1)
-        elif kind == b"stream":
-            items = [v for _, entry in client.xrange(key) for v in entry.values()]
-        else:
-            items = []
-        for item in items:
+        for item in _items(client, key):
             if item is not None:
                 yield key, item
+
+
+def _items(client: redis.Redis, key: Any) -> list[Any]:
+    kind = client.type(key)
+    if kind == b"string":
+        return [client.get(key)]
+    if kind == b"list":
+        return list(client.lrange(key, 0, -1))
+    if kind == b"hash":
+        return [*client.hkeys(key), *client.hvals(key)]
+    if kind == b"set":
+        return list(client.smembers(key))
+    if kind == b"zset":
+        return list(client.zrange(key, 0, -1))
+    if kind == b"stream":
+        return [v for _, entry in client.xrange(key) or [] for v in (entry or {}).values()]
+    return []
 
 
 def test_after_a_whole_flow_no_redis_value_is_a_pickle(
