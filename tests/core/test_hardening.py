@@ -70,6 +70,27 @@ def test_manage_py_check_refuses_a_weak_key_with_a_clear_message():
     assert "DJANGO_SECRET_KEY is a placeholder" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "celery", "-A", "smsbridge", "worker", "-Q", "celery"],
+        ["-m", "celery", "-A", "smsbridge", "beat"],
+        ["-m", "gunicorn", "smsbridge.wsgi:application", "--config", "python:smsbridge.gunicorn_conf"],
+    ],
+    ids=["worker", "beat", "web"],
+)
+def test_worker_beat_and_web_refuse_a_placeholder_key(command):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smsbridge.settings", "DJANGO_DEBUG": "0"}
+    env["DJANGO_SECRET_KEY"] = "change-me-to-a-long-random-string"
+    args = [*command, "--bind", f"127.0.0.1:{free_port()}"] if "gunicorn" in command else command
+    result = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is a placeholder" in result.stdout + result.stderr
+
+
 def test_debug_is_off_unless_asked_for():
     code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
     result = start_django(code=code, DJANGO_DEBUG=None, DJANGO_SECRET_KEY=GOOD_KEY)
