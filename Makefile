@@ -62,7 +62,8 @@ test: $(STAMP) ## run the test suite against PostgreSQL and Redis (PYTEST_ARGS=.
 	scripts/ensure_services.sh --postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# Runs every check, then fails if any of them failed.
+# Runs every check, then fails if any of them failed. mypy's Django plugin loads the
+# settings, which need debug (or real secrets) to load.
 lint: $(STAMP) ## ruff check, ruff format --check, mypy and the missing-migrations check
 	@status=0; \
 	for check in "$(BIN)/ruff check ." "$(BIN)/ruff format --check ." "env DJANGO_DEBUG=1 $(BIN)/mypy ." \
