@@ -32,6 +32,12 @@ def seed_redis() -> None:
     r.set(keys.register_number_rate("9000000004"), 1)
 
 
+def this_hour(fraction: float) -> timedelta:
+    """An age that stays inside the current local hour, whatever minute the test runs at."""
+    now = timezone.localtime()
+    return (now - now.replace(minute=0, second=0, microsecond=0)) * fraction
+
+
 def verdict(status: str, age: timedelta) -> None:
     MonitorEvent.objects.create(
         event_id=uuid.uuid4().hex, occurred_at=timezone.now() - age, status=status, mobile="9000000001"
@@ -99,7 +105,7 @@ def test_a_scan_cut_short_by_its_budget_reports_lower_bounds():
 
 
 def test_the_dashboard_still_renders_when_redis_is_down(admin_client, settings):
-    verdict("valid", timedelta(minutes=1))
+    verdict("valid", this_hour(0.5))
     settings.REDIS_URL = "redis://127.0.0.1:1/15"  # nothing listens there
 
     response = admin_client.get(URL)
@@ -110,9 +116,9 @@ def test_the_dashboard_still_renders_when_redis_is_down(admin_client, settings):
 
 
 def test_verdicts_are_counted_per_hour_for_the_last_day(admin_client):
-    verdict("valid", timedelta(minutes=1))
-    verdict("valid", timedelta(minutes=2))
-    verdict("invalid", timedelta(minutes=3))
+    verdict("valid", this_hour(0.25))
+    verdict("valid", this_hour(0.5))
+    verdict("invalid", this_hour(0.75))
     verdict("invalid", timedelta(hours=3))
     verdict("valid", timedelta(hours=30))  # older than the window
     MonitorEvent.objects.create(
@@ -152,9 +158,7 @@ def test_the_admin_index_links_to_the_dashboard(admin_client):
 
 def test_hours_are_bucketed_in_the_current_time_zone_even_with_a_half_hour_offset():
     with timezone.override("Asia/Kolkata"):
-        now = timezone.localtime()
-        into_this_hour = now - now.replace(minute=0, second=0, microsecond=0)
-        verdict("valid", into_this_hour / 2)  # inside the current local hour, whatever the clock says
+        verdict("valid", this_hour(0.5))
         verdict("invalid", timedelta(hours=2))
 
         hours = dashboard.verdicts_per_hour()
