@@ -22,7 +22,7 @@ TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
 # Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test lint schema format bench migrate shell worker beat flower callbacks web clean
+.PHONY: help venv run test test-sqlite lint schema format bench migrate shell worker beat flower callbacks web clean
 
 # Development targets run with debug on (DJANGO_DEBUG defaults to off everywhere else) and
 # let callbacks reach local test servers; set DJANGO_DEBUG=0 to try production behaviour.
@@ -58,9 +58,19 @@ run: $(STAMP) ## start web, worker, beat and flower for development (Ctrl-C stop
 
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export DJANGO_SETTINGS_MODULE = smsbridge.settings_test
-test: $(STAMP) ## run the test suite against PostgreSQL and Redis (PYTEST_ARGS=... to pass options)
+test: $(STAMP) ## the whole suite on PostgreSQL, then the SQLite tier (PYTEST_ARGS=... runs only the first, with those options)
 	scripts/ensure_services.sh --postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) test-sqlite; fi
+
+# The admin, the audit trail and the reverse-SMS flow again on SQLite, the database
+# `make run` uses when DATABASE_URL is unset: what an operator tries first must work there.
+SQLITE_TIER := tests/admin tests/audit tests/onboarding
+test-sqlite: export DATABASE_URL = sqlite:///$(CURDIR)/var/test.sqlite3
+test-sqlite: export DJANGO_SETTINGS_MODULE = smsbridge.settings_test
+test-sqlite: $(STAMP) ## the SQLite tier alone: admin, audit and onboarding tests on SQLite
+	scripts/ensure_services.sh
+	$(BIN)/pytest -q -p no:cacheprovider $(SQLITE_TIER)
 
 # Runs every check, then fails if any of them failed. mypy's Django plugin loads the
 # settings, which need debug (or real secrets) to load.
