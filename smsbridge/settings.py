@@ -128,7 +128,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis: four roles on their own DB indexes (DESIGN.md "Redis").
+# Redis: four roles on their own DB indexes (data, broker, results, cache).
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/2")
@@ -160,7 +160,7 @@ DEFAULT_REGION = os.environ.get("DEFAULT_REGION", "IN").upper()
 # The number people text ONBOARD:<hash> to (shown as sms_to and in sms_link).
 SMS_RECEIVING_NUMBER = os.environ.get("SMS_RECEIVING_NUMBER", "+919000000000")
 
-# Limits on what a request may carry (DESIGN.md: bodies over 64 KiB get 413).
+# Limits on what a request may carry: bodies over 64 KiB get 413.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 # The admin takes CSV uploads (blacklist import); files stream to disk past 2.5 MB.

@@ -22,7 +22,7 @@ from apps.inbound.models import Gateway
 
 from .models import MonitorEvent
 
-# Result codes per check (DESIGN.md "Validation pipeline").
+# Result codes per check: 0 not run, 1 pass, 2 fail, 3 skipped.
 CHECK_MARKS = {0: "–", 1: "✓", 2: "✗", 3: "skip"}  # noqa: RUF001 - an en dash reads as "not run"
 EXPORT_HEADER = (
     "occurred_at",

@@ -1,6 +1,7 @@
 """Every Redis key name the bridge uses, and nowhere else.
 
-Names of DESIGN.md's hot-path keys are fixed by the contract; the rest follow the same
+Names of the hot-path keys are part of the external contract (operators and tools read
+them); the rest follow the same
 ``noun:qualifier`` convention. ``REDIS_KEY_PREFIX`` (empty by default) namespaces all.
 Every temporary key's TTL is defined here beside its name.
 """
@@ -12,7 +13,7 @@ def _k(name: str) -> str:
     return f"{settings.REDIS_KEY_PREFIX}{name}"
 
 
-# --- contract keys (DESIGN.md) -------------------------------------------------------
+# --- contract keys --------------------------------------------------------------------
 def onboard_hash(mobile: str) -> str:
     return _k(f"onboard_hash:{mobile}")
 
@@ -42,7 +43,7 @@ def blacklist_queue() -> str:
 
 # --- onboarding ------------------------------------------------------------------------
 def onboard_regs(mobile: str) -> str:
-    """HASH onboarding hash -> JSON of one registration of ``mobile`` (DESIGN.md key).
+    """HASH onboarding hash -> JSON of one registration of ``mobile`` (a contract key).
 
     The JSON is ``{registration_id, client_id, reference, expires_at}`` (expires_at in epoch
     ms); an ended registration also carries ``state`` (``verified`` or ``expired``) and is

@@ -1,4 +1,4 @@
-"""Mobile numbers: parse with ``phonenumbers`` and key them as DESIGN.md says.
+"""Mobile numbers: parse with ``phonenumbers`` and key them the one way the bridge stores them.
 
 Home-country numbers (DEFAULT_REGION) are keyed by their national significant number
 (``9876543210``), all others by E.164 with its ``+``.

@@ -1,4 +1,4 @@
-"""The one owner of Redis connection pools, one pool per role (DESIGN.md "Redis").
+"""The one owner of Redis connection pools, one pool per role (data, broker, results, cache).
 
 Timeouts are short on purpose: the hot path must answer 503 quickly when Redis is
 down rather than hang a web worker.

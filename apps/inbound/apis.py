@@ -87,7 +87,7 @@ def _queued(result: EnqueueResult) -> Response:
 
 
 class SmsReceiveApi(APIView):
-    """Native JSON gateway (source document 000), authenticated by a bearer gateway token."""
+    """Native JSON gateway (``sender_number``, ``sms_message``, ``received_timestamp``), authenticated by a bearer gateway token."""
 
     parser_classes = [JSONParser]
 

@@ -4,13 +4,15 @@ from django.db import models
 
 
 class OutSms(models.Model):
-    """A verified number: the SMS that proved it (table ``out_sms``, source document 000).
+    """A verified number: the SMS that proved it (table ``out_sms``).
 
     Keyed by the SMS uuid so a replayed drain inserts nothing twice.
     """
 
     uuid = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    local_mobile = models.CharField(max_length=20, unique=True, help_text="Normalized number (DESIGN.md).")
+    local_mobile = models.CharField(
+        max_length=20, unique=True, help_text="Normalized number: national for the home country, else E.164."
+    )
     country_code = models.CharField(max_length=4)
     sender_number = models.CharField(max_length=32)
     sms_message = models.TextField()

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             name='OutSms',
             fields=[
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('local_mobile', models.CharField(help_text='Normalized number (DESIGN.md).', max_length=20, unique=True)),
+                ('local_mobile', models.CharField(help_text='Normalized number: national for the home country, else E.164.', max_length=20, unique=True)),
                 ('country_code', models.CharField(max_length=4)),
                 ('sender_number', models.CharField(max_length=32)),
                 ('sms_message', models.TextField()),

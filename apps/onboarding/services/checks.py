@@ -1,4 +1,4 @@
-"""The six validation checks (DESIGN.md "Validation pipeline").
+"""The six validation checks of the pipeline, run in ``check_sequence`` order.
 
 Each check is a pure function of one SMS's context: the Redis state it needs was
 fetched for the whole batch in one round trip before any check runs.
