@@ -2,17 +2,39 @@
 
 Django prints ``CommandError: ...`` for a failed command and a usage block for bad
 arguments; an operator (or a script reading stderr) gets one line instead, and a
-non-zero exit: 2 for arguments argparse refuses, the error's own code otherwise.
+non-zero exit: 2 for arguments argparse refuses, the error's own code otherwise (1).
+An ApplicationError from a service (the same one the admin and the API show) and Redis
+or the database being unreachable end the same way; ``--traceback`` shows the trace.
 """
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import redis
 from django.core.management.base import BaseCommand, CommandError, handle_default_options
-from django.db import connections
+from django.db import DatabaseError, connections
+
+from .exceptions import ApplicationError
+from .operator_log import Actor, actor_for_os
 
 
 class OperatorCommand(BaseCommand):
+    @property
+    def actor(self) -> Actor:
+        """Who the operator log names for changes made by this command: the OS user."""
+        return actor_for_os()
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        # call_command (tests, other commands) sees the same CommandError as the shell does.
+        try:
+            return super().execute(*args, **options)
+        except ApplicationError as exc:
+            raise CommandError(exc.detail) from exc
+        except redis.RedisError as exc:
+            raise CommandError(f"Redis unavailable: {exc}") from exc
+        except DatabaseError as exc:
+            raise CommandError(f"database error: {exc}".strip()) from exc
+
     def run_from_argv(self, argv: list[str]) -> None:
         # Not yet "called from the command line": argparse errors raise CommandError
         # (Django's parser does so then) instead of printing usage and exiting.
@@ -35,5 +57,6 @@ class OperatorCommand(BaseCommand):
             connections.close_all()
 
     def _fail(self, message: str, returncode: int) -> NoReturn:
-        self.stderr.write(f"error: {message}")
+        # One line: a multi-line message (a database error's detail) is joined.
+        self.stderr.write("error: " + " ".join(message.split()))
         sys.exit(returncode)

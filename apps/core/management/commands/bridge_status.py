@@ -2,13 +2,14 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from apps.core.commands import OperatorCommand
 from apps.core.health import health_report
 from apps.core.selectors import heartbeat_age, queue_stats
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Show queue lengths, in-flight batches, dead letters, lag (age of the oldest event) and heartbeats."
     )

@@ -1,14 +1,13 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
 from apps.abuse.services import blacklist_flush
 from apps.audit.services import monitor_flush
+from apps.core.commands import OperatorCommand
 from apps.onboarding.services.pipeline import sms_validate_pending
 from apps.onboarding.services.verified import out_sms_flush
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Run every drain now: judge queued SMS, then write verified numbers, monitor events and blacklist actions."
 
     def handle(self, *args: Any, **options: Any) -> None:

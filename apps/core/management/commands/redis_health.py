@@ -4,15 +4,16 @@ import uuid
 from typing import Any
 
 import redis
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from apps.core import keys
+from apps.core.commands import OperatorCommand
 from apps.core.redis import Role, get_redis
 
 ROLES: tuple[Role, ...] = ("data", "broker", "results", "cache")
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Check each Redis role (data, broker, results, cache) with a full round trip: "
         "write a key with a TTL, read it back, delete it. Exit code 1 when any role fails."

@@ -3,12 +3,13 @@ from dataclasses import asdict
 from typing import Any
 
 import redis
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from apps.core import dashboard
+from apps.core.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Redis INFO figures (memory, ops/s, hit rate, clients) and key counts per family, "
         "counted with SCAN (never KEYS) within a time budget."
