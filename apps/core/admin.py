@@ -1,24 +1,31 @@
-"""Admin for system settings, and the pieces every app's admin shares.
+"""Admin for system settings and the operator log, and the pieces every app's admin shares.
 
 The shared pieces: the site's titles and index (with the dashboard link), a search
-that finds a number however the operator types it, and a streaming CSV export.
+that finds a number however the operator types it, a streaming CSV export, and the
+"Are you sure?" page of destructive actions.
 """
 
 import csv
+import functools
 import itertools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from .exceptions import ApplicationError
-from .models import SystemSetting
+from .models import OperatorAction, SystemSetting
+from .operator_log import actor_for_request
 from .phone import mobile_parse
 from .system_settings import DEFAULTS, DESCRIPTIONS, system_setting_set, system_setting_validate
 
@@ -89,6 +96,66 @@ def csv_stream_response(
     return response
 
 
+# --- shared: confirm a destructive action ------------------------------------------------
+CONFIRM_SHOWN = 50  # objects named on the confirmation page; the rest are counted
+AdminAction = Callable[[Any, HttpRequest, QuerySet[Any]], HttpResponse | None]
+
+
+def confirm_first(*, question: str, consequence: str = "") -> Callable[[AdminAction], AdminAction]:
+    """Make a bulk action ask "Are you sure?" on a page of its own, as Django's bulk delete does.
+
+    The action runs only when that page posts back with ``post=yes``; the first post
+    (from the list's action menu) changes nothing. Put it under ``@admin.action``.
+    """
+
+    def decorate(action: AdminAction) -> AdminAction:
+        @functools.wraps(action)
+        def confirmed(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+            if request.POST.get("post") == "yes":
+                return action(modeladmin, request, queryset)
+            return _confirmation_page(
+                modeladmin,
+                request,
+                queryset,
+                action_name=action.__name__,
+                question=question,
+                consequence=consequence,
+            )
+
+        return confirmed
+
+    return decorate
+
+
+def _confirmation_page(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any], *, action_name: str, **text: str
+) -> TemplateResponse:
+    opts = modeladmin.model._meta
+    count = queryset.count()
+    shown = list(queryset[:CONFIRM_SHOWN])
+    select_across = request.POST.get("select_across") == "1"
+    # Across all pages, the list's filters (in the URL this page posts back to) select the
+    # rows again; Django still wants some ids posted, so the shown ones go along.
+    selected = [obj.pk for obj in shown] if select_across else list(queryset.values_list("pk", flat=True))
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        **text,
+        "title": "Are you sure?",
+        "opts": opts,
+        "count": count,
+        "objects_name": opts.verbose_name if count == 1 else opts.verbose_name_plural,
+        "shown": shown,
+        "more": max(0, count - CONFIRM_SHOWN),
+        "select_across": select_across,
+        "selected": selected,
+        "action_name": action_name,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/smsbridge/action_confirmation.html", context)
+
+
 class ReadOnlyAdminMixin:
     """Rows written only by the bridge itself (drains, services): operators look, never edit."""
 
@@ -140,7 +207,7 @@ class SystemSettingAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: SystemSetting, form: forms.Form, change: bool) -> None:
-        saved = system_setting_set(key=obj.key, value=obj.value)
+        saved = system_setting_set(key=obj.key, value=obj.value, actor=actor_for_request(request))
         obj.description, obj.updated_at = saved.description, saved.updated_at
 
     @admin.display(description="value")
@@ -158,3 +225,38 @@ class SystemSettingAdmin(admin.ModelAdmin):
             return "-"
         value = defaults[obj.key]
         return json.dumps(dict(value) if obj.key == "check_enabled" else value)
+
+
+# --- operator log ----------------------------------------------------------------------------
+@admin.register(OperatorAction)
+class OperatorActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who changed what: written by the services, in the transaction of each change."""
+
+    list_display = ("at", "actor", "source", "action", "object_label", "summary")
+    list_filter = ("action", "source", "actor")
+    search_fields = ("actor", "action", "object_label", "=object_id", "summary")
+    date_hierarchy = "at"
+    show_full_result_count = False
+    fields = (
+        "at",
+        "actor",
+        "source",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "summary",
+        "changes_table",
+    )
+    readonly_fields = ("changes_table",)
+
+    @admin.display(description="changes")
+    def changes_table(self, obj: OperatorAction) -> SafeString | str:
+        if not obj.changes:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            ((name, json.dumps(c.get("old")), json.dumps(c.get("new"))) for name, c in obj.changes.items()),
+        )
+        return format_html("<table><tr><th></th><th>old</th><th>new</th></tr>{}</table>", rows)

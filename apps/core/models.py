@@ -10,7 +10,9 @@ class SystemSetting(models.Model):
     """
 
     key = models.CharField(max_length=64, unique=True)
-    value = models.JSONField()
+    # blank: an empty list or object is a value like any other; whether it is allowed is
+    # each key's own rule (system_settings.PARSERS), checked by the admin form and the service.
+    value = models.JSONField(blank=True)
     description = models.CharField(max_length=255, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

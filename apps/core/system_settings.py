@@ -4,20 +4,29 @@ Reads are hot-path: a process keeps its copy for SYSTEM_SETTINGS_LOCAL_CACHE_SEC
 then asks the django-redis cache, and only on a cache miss the database. A write goes
 through ``system_setting_set``, which validates the value and drops the cached copy.
 With the database down, the cached or default values keep the hot path serving.
+
+Every value has a type, checked by one parser per key (``PARSERS``) wherever a value
+comes in: the admin form, ``system_setting_set`` and the load from the database. A bad
+stored value (written by hand, or by an older version) is ignored with a warning and
+the default used: a string "false" must never switch a check on or off by accident.
 """
 
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, InterfaceError
+from django.db import DatabaseError, InterfaceError, transaction
 
 from .exceptions import ApplicationError
 from .models import SystemSetting
+from .operator_log import Actor, operator_action_record
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +108,10 @@ def _from_cache(stored: Any) -> Settings | None:
     if not isinstance(stored, dict):
         return None
     try:
-        return _build({name: raw for name, raw in stored.items() if name in _field_names()})
-    except (TypeError, ValueError):
+        values = {name: _parse(name, raw) for name, raw in stored.items() if name in _field_names()}
+    except ValueError:
         return None  # written by an incompatible version: reload from the database
+    return Settings(**values)
 
 
 def _load_from_database() -> Settings:
@@ -110,102 +120,197 @@ def _load_from_database() -> Settings:
     except (DatabaseError, InterfaceError) as exc:
         logger.warning("system settings unavailable, using cached or default values: %s", exc)
         return _local["value"] or DEFAULTS
-    return _build({name: rows[name] for name in rows if name in _field_names()})
+    values = {}
+    for name in _field_names() & set(rows):
+        try:
+            values[name] = _parse(name, rows[name])
+        except ValueError as exc:
+            logger.warning("system setting %s ignored, using its default: %s", name, exc)
+    return Settings(**values)
 
 
 def _field_names() -> set[str]:
     return {f.name for f in fields(Settings)}
 
 
-def _build(overrides: dict[str, Any]) -> Settings:
-    values: dict[str, Any] = {}
-    for name, raw in overrides.items():
-        values[name] = _coerce(name, raw)
-    return Settings(**values)
-
-
-def _coerce(name: str, raw: Any) -> Any:
-    if name == "check_enabled":
-        merged = dict(DEFAULTS.check_enabled)
-        merged.update({str(k): bool(v) for k, v in dict(raw).items()})
-        return tuple(merged.items())
-    if name in {"permitted_headers", "check_sequence", "allowed_country_codes"}:
-        return tuple(str(item).strip() for item in raw)
-    return int(raw)
+def _parse(name: str, raw: Any) -> Any:
+    """The typed value of the stored JSON ``raw``, or ValueError saying what is wrong."""
+    value = PARSERS[name](raw)
+    rules = () if settings.DEBUG else PRODUCTION_RULES.get(name, ())
+    for rule in rules:
+        if problem := rule(value):
+            raise ValueError(problem)
+    return value
 
 
 def system_setting_validate(*, key: str, value: Any) -> Any:
-    """The stored form of ``value`` for ``key``, or ApplicationError saying what is wrong.
+    """``value`` unchanged when it is right for ``key``, else ApplicationError saying what is wrong.
 
-    Each key's rules are in RULES (always) and PRODUCTION_RULES (outside debug: a
-    development box may switch security checks off, a production one may not).
+    Each key has one parser (PARSERS: type and range, always) and may have production
+    rules (PRODUCTION_RULES, outside debug: a development box may switch security checks
+    off, a production one may not).
     """
     if key not in _field_names():
         raise ApplicationError(f"Unknown setting {key!r}.", code="unknown_setting")
     try:
-        coerced = _coerce(key, value)
-    except (TypeError, ValueError) as exc:
+        _parse(key, value)
+    except ValueError as exc:
         raise ApplicationError(f"{key}: {exc}", code="invalid_setting") from exc
-    rules = RULES.get(key, ()) + (() if settings.DEBUG else PRODUCTION_RULES.get(key, ()))
-    for rule in rules:
-        problem = rule(coerced, value)
-        if problem:
-            raise ApplicationError(f"{key}: {problem}", code="invalid_setting")
-    if isinstance(coerced, int) and coerced < 0:
-        raise ApplicationError(f"{key}: must not be negative.", code="invalid_setting")
     return value
 
 
-# A rule takes (coerced value, value as given) and returns what is wrong, or None.
-Rule = Callable[[Any, Any], str | None]
+# --- the types -----------------------------------------------------------------------------
+Parser = Callable[[Any], Any]
+MAX_SECONDS = 10 * 365 * 86400  # far beyond any sensible value, well within datetime's range
+MAX_SALT_LENGTH = 128
+MAX_BLACKLIST_DAYS = 3650
+MAX_HEADER_LENGTH = 20
+_COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
+_HEADER = re.compile(r"[A-Za-z0-9]+")
 
 
-def _known_checks(coerced: tuple[str, ...], raw: Any) -> str | None:
-    unknown = sorted(set(coerced) - set(CHECK_NAMES))
+def _shown(raw: Any) -> str:
+    """How a JSON value reads in a message: 'the string "900"', 'the number 1.5', 'true'."""
+    if isinstance(raw, bool) or raw is None:
+        return json.dumps(raw)
+    if isinstance(raw, list | dict):
+        return "a list" if isinstance(raw, list) else "an object"
+    if isinstance(raw, str):  # also the admin form's JSONString
+        return f"the string {json.dumps(str(raw))}"
+    return f"the number {json.dumps(raw)}" if isinstance(raw, int | float) else type(raw).__name__
+
+
+def _whole_number(*, minimum: int, maximum: int) -> Parser:
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            hint = " (write it without quotes)" if isinstance(raw, str) else ""
+            raise ValueError(f"must be a whole number, not {_shown(raw)}{hint}.")
+        if raw < minimum:
+            raise ValueError(
+                "must be positive (at least 1)." if minimum == 1 else f"must be at least {minimum}."
+            )
+        if raw > maximum:
+            raise ValueError(f"must be at most {maximum}.")
+        return raw
+
+    return parse
+
+
+def _string_list(raw: Any, *, example: str) -> list[str]:
+    if not isinstance(raw, list):
+        raise ValueError(f"must be a list such as {example}, not {_shown(raw)}.")
+    wrong = [item for item in raw if not isinstance(item, str)]
+    if wrong:
+        raise ValueError(f"each item must be a string (in quotes) as in {example}, not {_shown(wrong[0])}.")
+    return raw
+
+
+def _no_duplicates(items: list[str], *, what: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.upper() in seen:
+            raise ValueError(f"{what} {item} is listed twice.")
+        seen.add(item.upper())
+
+
+def _country_codes(raw: Any) -> tuple[str, ...]:
+    codes = _string_list(raw, example='["91", "44"]')
+    if not codes:
+        raise ValueError('give at least one country calling code, such as ["91"].')
+    for code in codes:
+        if not _COUNTRY_CODE.fullmatch(code):
+            raise ValueError(f"{json.dumps(code)} is not a country calling code (1 to 3 digits, no +).")
+        if phonenumbers.region_code_for_country_code(int(code)) == "ZZ":
+            raise ValueError(f"{code} is not an assigned country calling code.")
+    _no_duplicates(codes, what="country code")
+    return tuple(codes)
+
+
+def _check_sequence(raw: Any) -> tuple[str, ...]:
+    names = _string_list(raw, example='["mobile", "blacklist"]')
+    unknown = [name for name in names if name not in CHECK_NAMES]
     if unknown:
-        return f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECK_NAMES)}."
-    return None
+        raise ValueError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECK_NAMES)}.")
+    if len(set(names)) != len(names):
+        raise ValueError("a check is listed twice.")
+    return tuple(names)
 
 
-def _no_check_twice(coerced: tuple[str, ...], raw: Any) -> str | None:
-    return "a check is listed twice." if len(set(coerced)) != len(coerced) else None
+def _check_enabled(raw: Any) -> tuple[tuple[str, bool], ...]:
+    """Switches given as an object; checks it does not name keep their default (on)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f'must be an object such as {{"time_window": false}}, not {_shown(raw)}.')
+    unknown = sorted(set(raw) - set(CHECK_NAMES))
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)}; known: {', '.join(CHECK_NAMES)}.")
+    wrong = [name for name, on in raw.items() if not isinstance(on, bool)]
+    if wrong:
+        raise ValueError(f"{wrong[0]} must be true or false, not {_shown(raw[wrong[0]])}.")
+    return tuple({**dict(DEFAULTS.check_enabled), **raw}.items())
 
 
-def _known_switches(coerced: Any, raw: Any) -> str | None:
-    unknown = sorted(set(dict(raw)) - set(CHECK_NAMES))
-    return f"unknown check(s) {', '.join(unknown)}." if unknown else None
+def _headers(raw: Any) -> tuple[str, ...]:
+    headers = _string_list(raw, example='["ONBOARD"]')
+    if not headers:
+        raise ValueError('give one or more alphanumeric headers, such as ["ONBOARD"].')
+    for header in headers:
+        if not _HEADER.fullmatch(header) or len(header) > MAX_HEADER_LENGTH:
+            raise ValueError(
+                f"{json.dumps(header)} is not a header: give alphanumeric headers (A-Z, 0-9, "
+                f"at most {MAX_HEADER_LENGTH} characters)."
+            )
+    _no_duplicates(headers, what="header")  # SMS headers match ignoring case
+    return tuple(headers)
 
 
-def _alphanumeric_headers(coerced: tuple[str, ...], raw: Any) -> str | None:
-    ok = coerced and all(h.isalnum() for h in coerced)
-    return None if ok else "give one or more alphanumeric headers."
+_count = _whole_number(minimum=1, maximum=2**31 - 1)
+_seconds = _whole_number(minimum=1, maximum=MAX_SECONDS)
+PARSERS: dict[str, Parser] = {
+    "salt_length": _whole_number(minimum=2, maximum=MAX_SALT_LENGTH),
+    "permitted_headers": _headers,
+    "check_sequence": _check_sequence,
+    "check_enabled": _check_enabled,
+    "allowed_country_codes": _country_codes,
+    "time_window_seconds": _seconds,
+    # 0 is meaningful here: no SMS timestamp may lie in the future at all.
+    "clock_skew_seconds": _whole_number(minimum=0, maximum=MAX_SECONDS),
+    "abuse_threshold": _count,
+    "onboard_hash_ttl": _seconds,
+    "register_rate_per_minute": _count,
+    "register_per_client_number_per_hour": _count,
+    "register_per_number_per_hour": _count,
+    "otp_ttl_seconds": _seconds,
+    "otp_max_attempts": _count,
+    "otp_attempts_ttl": _seconds,
+    "abuse_blacklist_days": _whole_number(minimum=1, maximum=MAX_BLACKLIST_DAYS),
+}
 
 
-def _runs_security_checks(coerced: tuple[str, ...], raw: Any) -> str | None:
-    missing = [name for name in SECURITY_CHECKS if name not in coerced]
+# --- production rules: what debug may weaken and production may not -------------------------
+# A rule takes the typed value and returns what is wrong, or None.
+Rule = Callable[[Any], str | None]
+
+
+def _runs_security_checks(sequence: tuple[str, ...]) -> str | None:
+    missing = [name for name in SECURITY_CHECKS if name not in sequence]
     if missing:
         return f"must keep the security check(s) {', '.join(missing)} (allowed only with DJANGO_DEBUG=1)."
     return None
 
 
-def _enables_security_checks(coerced: tuple[tuple[str, bool], ...], raw: Any) -> str | None:
-    switched_off = [name for name in SECURITY_CHECKS if not dict(coerced).get(name, False)]
+def _enables_security_checks(switches: tuple[tuple[str, bool], ...]) -> str | None:
+    switched_off = [name for name in SECURITY_CHECKS if not dict(switches).get(name, False)]
     if switched_off:
         return f"must not disable {', '.join(switched_off)} (allowed only with DJANGO_DEBUG=1)."
     return None
 
 
-def _long_enough_salt(coerced: int, raw: Any) -> str | None:
-    if coerced < MIN_SALT_LENGTH:
+def _long_enough_salt(length: int) -> str | None:
+    if length < MIN_SALT_LENGTH:
         return f"must be at least {MIN_SALT_LENGTH} (shorter salts allowed only with DJANGO_DEBUG=1)."
     return None
 
 
-RULES: dict[str, tuple[Rule, ...]] = {
-    "check_sequence": (_known_checks, _no_check_twice),
-    "check_enabled": (_known_switches,),
-    "permitted_headers": (_alphanumeric_headers,),
-}
 PRODUCTION_RULES: dict[str, tuple[Rule, ...]] = {
     "check_sequence": (_runs_security_checks,),
     "check_enabled": (_enables_security_checks,),
@@ -213,12 +318,26 @@ PRODUCTION_RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
-def system_setting_set(*, key: str, value: Any) -> SystemSetting:
+# --- writes --------------------------------------------------------------------------------
+@transaction.atomic
+def system_setting_set(*, key: str, value: Any, actor: Actor | None = None) -> SystemSetting:
+    """Validate and store ``value``; with an ``actor``, the operator log gets the old and new value."""
     system_setting_validate(key=key, value=value)
+    old = SystemSetting.objects.select_for_update().filter(key=key).values_list("value", flat=True).first()
     setting, _ = SystemSetting.objects.update_or_create(
         key=key, defaults={"value": value, "description": DESCRIPTIONS.get(key, "")}
     )
-    system_settings_invalidate()
+    if actor is not None and old != value:
+        operator_action_record(
+            actor=actor,
+            action="setting.change",
+            obj=setting,
+            summary=f"{key}: {json.dumps(old)} -> {json.dumps(value)}"[:255],
+            changes={"value": {"old": old, "new": value}},
+        )
+    system_settings_invalidate()  # this process sees the new value at once
+    # ... and a copy another process cached from the table before this commit is dropped too.
+    transaction.on_commit(system_settings_invalidate)
     return setting
 
 

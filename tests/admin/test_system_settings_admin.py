@@ -1,10 +1,13 @@
+import html
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 
-from apps.core.models import SystemSetting
+from apps.core.models import OperatorAction, SystemSetting
 from apps.core.system_settings import CACHE_KEY, CHECK_NAMES, system_settings_get
+from tests.core.test_system_settings import BAD_SETTINGS
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +65,29 @@ def test_settings_are_neither_added_nor_deleted_in_the_admin(admin_client):
     assert admin_client.get("/admin/core/systemsetting/add/").status_code == 403
     pk = SystemSetting.objects.get(key="salt_length").pk
     assert admin_client.post(f"/admin/core/systemsetting/{pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD_SETTINGS)
+def test_the_form_refuses_each_wrong_value_with_the_services_message(admin_client, key, value, message):
+    before = SystemSetting.objects.get(key=key).value
+
+    response = admin_client.post(change_url(key), {"value": json.dumps(value)})
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["value"]
+    assert any(e.startswith(f"{key}: ") and message in e for e in errors), errors
+    assert message in html.unescape(response.content.decode())
+    assert SystemSetting.objects.get(key=key).value == before
+    assert not OperatorAction.objects.exists()
+
+
+def test_a_change_is_logged_with_the_admin_user_and_the_old_and_new_value(admin_client):
+    admin_client.post(change_url("allowed_country_codes"), {"value": '["91", "1"]'})
+
+    record = OperatorAction.objects.get()
+    assert (record.action, record.actor, record.source) == ("setting.change", "admin", "admin")
+    assert record.changes == {"value": {"old": ["91"], "new": ["91", "1"]}}
+    setting = SystemSetting.objects.get(key="allowed_country_codes")
+    history = admin_client.get(f"/admin/core/systemsetting/{setting.pk}/history/").content.decode()
+    assert "Changed Value." in history
+    assert LogEntry.objects.filter(object_id=str(setting.pk)).count() == 1
