@@ -45,9 +45,13 @@ worker_send_task_events = True
 
 # Callbacks wait on other people's servers (up to CALLBACK_TIMEOUT_SECONDS each), so they
 # get a queue and a worker pool of their own: a slow client never delays the validation
-# batches and drains on "celery". A worker started without -Q consumes both.
+# batches and drains on "celery". Beat's ticks go to "housekeeping", served by a pool that
+# sends no task events (smsbridge/celery.py): a dozen timer tasks a minute that mostly
+# find nothing to do would otherwise bury, in Flower, the work triggered by SMS and the
+# callbacks. A worker started without -Q consumes all three.
+HOUSEKEEPING_QUEUE = "housekeeping"
 task_default_queue = "celery"
-task_queues = (Queue("celery"), Queue("callbacks"))
+task_queues = (Queue("celery"), Queue("callbacks"), Queue(HOUSEKEEPING_QUEUE))
 task_routes = {"apps.clients.tasks.callback_deliver_task": {"queue": "callbacks"}}
 
 # Keep Django's LOGGING (JSON lines, masked numbers) in workers and beat too.
@@ -60,8 +64,11 @@ task_send_sent_event = True
 
 
 def _every(seconds: float, task: str) -> dict:
-    # A tick not picked up before the next one is pointless: expire it.
-    return {"task": task, "schedule": seconds, "options": {"expires": max(seconds, 1.0)}}
+    # A tick not picked up before the next one is pointless: expire it. The queue is set
+    # per tick, not per task, so the same task queued by real work (a validation woken by
+    # an SMS) stays on "celery" and in Flower.
+    options = {"expires": max(seconds, 1.0), "queue": HOUSEKEEPING_QUEUE}
+    return {"task": task, "schedule": seconds, "options": options}
 
 
 beat_schedule = {

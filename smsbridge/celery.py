@@ -3,8 +3,10 @@
 import faulthandler
 import os
 import signal
+from typing import Any
 
 from celery import Celery
+from celery.signals import beat_init, celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsbridge.settings")
 # SIGUSR2 prints every thread's stack to stderr: how to see where a stuck worker or
@@ -14,3 +16,24 @@ faulthandler.register(signal.SIGUSR2, all_threads=True)
 app = Celery("smsbridge")
 app.config_from_object("celeryconfig")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _worker_setup(conf: Any, options: dict[str, Any], **_: Any) -> None:
+    """A pool that serves only beat's ticks sends no task events, so Flower lists real work only.
+
+    It still sends worker heartbeats (Flower shows it online). Its failures stay visible
+    as ERROR log lines, and a pool that stopped shows in /health (the heartbeat runs
+    there) and in the queues' lag.
+    """
+    from celeryconfig import HOUSEKEEPING_QUEUE
+
+    if set(options.get("queues") or []) == {HOUSEKEEPING_QUEUE}:
+        conf.worker_send_task_events = False
+
+
+@beat_init.connect
+def _beat_setup(sender: Any, **_: Any) -> None:
+    # Beat sends nothing but housekeeping ticks: no "task-sent" events, or Flower would
+    # list every tick as a task that never started (the pool that runs them is silent).
+    sender.app.conf.task_send_sent_event = False

@@ -282,19 +282,34 @@ if BEHIND_PROXY:
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
 # Logs: JSON lines in production, plain lines in development (LOG_FORMAT overrides);
-# mobile numbers are masked in every record.
+# mobile numbers are masked in every record. One handler, on the root: every record is
+# written once. Celery's per-tick lines for the periodic tasks are DEBUG (apps/core/logging.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
+_TICK_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_mobiles": {"()": "apps.core.logging.MaskMobileFilter"}},
+    "filters": {
+        "mask_mobiles": {"()": "apps.core.logging.MaskMobileFilter"},
+        "housekeeping_chatter": {"()": "apps.core.logging.HousekeepingChatterFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "apps.core.logging.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
         "json": {"()": "apps.core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["mask_mobiles"]}
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's defaults give "django" a console handler of its own in debug (unmasked,
+        # and a second copy of every 500 traceback next to the root's) and a mail_admins
+        # handler; listing the logger without handlers removes them, its records go to the root.
+        "django": {"level": "INFO"},
+        **{name: {"filters": ["housekeeping_chatter"]} for name in _TICK_LOGGERS},
+    },
 }

@@ -175,7 +175,7 @@ def celery_processes(django_db_setup: None, django_db_blocker: Any) -> Iterator[
     worker = _start(
         [
             *("worker", "--loglevel", "INFO", "--concurrency", "2", "-O", "fair", "--hostname", "test@%h"),
-            *("-Q", "celery,callbacks"),  # both queues, as production's two pools do between them
+            *("-Q", "celery,callbacks,housekeeping"),  # every queue, as production's pools do between them
         ],
         logdir / "worker.log",
         env,

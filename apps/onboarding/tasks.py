@@ -3,6 +3,8 @@ import logging
 from celery import Task, shared_task
 from kombu.exceptions import OperationalError
 
+from apps.core.logging import work_log
+
 from .services.pipeline import sms_validate_pending
 from .services.repair import redis_repair
 from .services.verified import out_sms_flush
@@ -13,6 +15,7 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def sms_validate_task() -> dict[str, int]:
     judged = sms_validate_pending()
+    work_log(logger, judged, "sms-validate: %d SMS judged")
     if judged:
         out_sms_flush_task.delay()
     return {"judged": judged}
@@ -20,7 +23,9 @@ def sms_validate_task() -> dict[str, int]:
 
 @shared_task(acks_late=True, soft_time_limit=50, time_limit=60)
 def out_sms_flush_task() -> int:
-    return out_sms_flush()
+    stored = out_sms_flush()
+    work_log(logger, stored, "out-sms-flush: %d verified numbers stored")
+    return stored
 
 
 def sms_validate_kick() -> None:

@@ -527,16 +527,35 @@ def check_celery(command: Command) -> str:
 
 
 FLOWER_CONF = "--conf=./flowerconfig.py"
-QUEUES = {queue.name for queue in celeryconfig.task_queues}
+QUEUES = frozenset(queue.name for queue in celeryconfig.task_queues)
+
+
+def _longest_housekeeping_task() -> float:
+    """The longest hard time limit of the tasks beat runs: a warm stop must outlast it."""
+    from smsbridge.celery import app as celery_app
+
+    celery_app.loader.import_default_modules()
+    names = {entry["task"] for entry in celeryconfig.beat_schedule.values()}
+    return max(celery_app.tasks[name].time_limit or celeryconfig.task_time_limit for name in names)
+
+
+LONGEST_HOUSEKEEPING_TASK = _longest_housekeeping_task()
+
+
+WORKER_KINDS = {
+    frozenset({"celery"}): "celery worker",
+    frozenset({"callbacks"}): "celery callbacks worker",
+    frozenset({celeryconfig.HOUSEKEEPING_QUEUE}): "celery housekeeping worker",
+}
 
 
 def _worker_kind(command: Command, queues: list[str]) -> str:
-    """ "celery worker" for a pool on the "celery" queue, "celery callbacks worker" for one on "callbacks"."""
+    """The pool a worker command starts: "celery worker" on "celery", or the callbacks or housekeeping one."""
     unknown = set(queues) - QUEUES
     assert not unknown, f"{command.where}: the worker consumes queues nobody routes to: {unknown}"
-    consumed = set(queues) or QUEUES  # no -Q: every declared queue
-    assert consumed in ({"celery"}, {"callbacks"}, QUEUES), f"{command.where}: queues {sorted(consumed)}"
-    return "celery callbacks worker" if consumed == {"callbacks"} else "celery worker"
+    consumed = frozenset(queues or QUEUES)  # no -Q: every declared queue
+    assert consumed in WORKER_KINDS or consumed == QUEUES, f"{command.where}: queues {sorted(consumed)}"
+    return WORKER_KINDS.get(consumed, "celery worker")
 
 
 def check_manage(command: Command, start: int) -> str:
@@ -611,7 +630,14 @@ def all_raw_commands() -> list[RawCommand]:
 
 
 WEB = "gunicorn smsbridge.wsgi:application"
-PROCESS_KINDS = {WEB, "celery worker", "celery callbacks worker", "celery beat", "celery flower"}
+PROCESS_KINDS = {
+    WEB,
+    "celery worker",
+    "celery callbacks worker",
+    "celery housekeeping worker",
+    "celery beat",
+    "celery flower",
+}
 
 
 @pytest.mark.parametrize(
@@ -691,7 +717,7 @@ def test_env_example_documents_every_setting() -> None:
 
 @pytest.mark.parametrize("path", PROCFILES, ids=rel)
 def test_procfile_defines_the_processes(path: Path) -> None:
-    assert set(procfile_commands(path)) >= PROCESSES | {"callbacks"}
+    assert set(procfile_commands(path)) >= PROCESSES | {"callbacks", "housekeeping"}
 
 
 # --------------------------------------------------------------------------- YAML
@@ -712,14 +738,14 @@ def test_compose_has_the_services_and_wires_them() -> None:
     services = compose()["services"]
     assert set(services) >= {
         *("postgres", "redis", "redis-cache", "migrate"),
-        *("web", "worker", "callbacks", "beat", "flower"),
+        *("web", "worker", "callbacks", "housekeeping", "beat", "flower"),
     }
     assert services["postgres"]["image"].startswith("postgres:")
     assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
     for name in ("migrate", "web", "worker", "beat", "flower"):
         build = services[name]["build"]
         assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
-    for name in ("web", "worker", "callbacks", "beat"):
+    for name in ("web", "worker", "callbacks", "housekeeping", "beat"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["redis"]["condition"] == "service_healthy", name
@@ -732,6 +758,7 @@ def test_compose_has_the_services_and_wires_them() -> None:
     # A warm shutdown needs longer than the longest task.
     for name in ("worker", "callbacks"):
         assert _seconds(services[name]["stop_grace_period"]) > celeryconfig.task_time_limit
+    assert _seconds(services["housekeeping"]["stop_grace_period"]) > LONGEST_HOUSEKEEPING_TASK
 
 
 def _seconds(duration: str) -> float:
@@ -862,6 +889,16 @@ def test_k8s_workers_shut_down_warm_and_beat_runs_a_standby() -> None:
     assert celeryconfig.beat_scheduler == "apps.core.beat:SingleBeatScheduler"
 
 
+def test_k8s_housekeeping_worker_is_its_own_deployment_pinged_by_its_own_name() -> None:
+    spec = _deployments()["smsbridge-housekeeping"]["spec"]["template"]["spec"]
+    assert spec["terminationGracePeriodSeconds"] > LONGEST_HOUSEKEEPING_TASK
+    container = spec["containers"][0]
+    command = " ".join(container["command"])
+    assert "-Q housekeeping" in command and "housekeeping@$HOSTNAME" in command
+    probe = " ".join(container["livenessProbe"]["exec"]["command"])
+    assert "inspect ping" in probe and '"housekeeping@$HOSTNAME"' in probe
+
+
 def test_k8s_callbacks_worker_is_its_own_deployment_pinged_by_its_own_name() -> None:
     callbacks = _deployments()["smsbridge-callbacks"]["spec"]["template"]["spec"]
     assert callbacks["terminationGracePeriodSeconds"] > celeryconfig.task_time_limit
@@ -930,11 +967,13 @@ def test_systemd_web_waits_for_migrations_and_worker_stops_warm() -> None:
     assert "smsbridge-migrate.service" in " ".join(unit_values(web, "Unit", "After"))
     migrate = SYSTEMD / "smsbridge-migrate.service"
     assert unit_values(migrate, "Service", "Type") == ["oneshot"]
-    for name in ("smsbridge-worker.service", "smsbridge-callbacks.service"):
+    for name in ("smsbridge-worker.service", "smsbridge-callbacks.service", "smsbridge-housekeeping.service"):
         worker = SYSTEMD / name
         assert unit_values(worker, "Service", "KillSignal") == ["SIGTERM"]
         assert unit_values(worker, "Service", "KillMode") == ["mixed"], "SIGTERM to the main process only"
         assert int(unit_values(worker, "Service", "TimeoutStopSec")[0]) > celeryconfig.task_time_limit
+    housekeeping = SYSTEMD / "smsbridge-housekeeping.service"
+    assert int(unit_values(housekeeping, "Service", "TimeoutStopSec")[0]) > LONGEST_HOUSEKEEPING_TASK
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
