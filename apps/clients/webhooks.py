@@ -4,12 +4,14 @@ Deliveries live in PostgreSQL (CallbackDelivery). A worker claims one with a
 conditional UPDATE (so two workers never send the same attempt), POSTs it, and either
 marks it delivered or schedules the next attempt with exponential backoff; after the
 last attempt it stays ``failed`` for an operator to retry from the admin. Retries are
-driven by ``next_attempt_at`` and a beat task, never by long Celery countdowns.
+driven by ``next_attempt_at`` and a beat task, never by long Celery countdowns; the
+delivery task reports each failed attempt to Celery as a retried or failed task.
 """
 
 import json
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -78,8 +80,23 @@ def callbacks_queue_on_commit(*, event_ids: list[str]) -> None:
     transaction.on_commit(send)
 
 
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one call to ``callback_attempt`` did, for the task that reports it to Celery."""
+
+    status: str  # delivered; pending (next try at next_attempt_at); failed; or not_due (nothing sent)
+    attempts: int = 0
+    error: str = ""
+    next_attempt_at: datetime | None = None
+
+
 def callback_deliver(*, delivery_id: int) -> str:
-    """One attempt at delivery ``delivery_id`` if it is due; returns its status after.
+    """One attempt at delivery ``delivery_id`` if it is due; returns its status after."""
+    return callback_attempt(delivery_id=delivery_id).status
+
+
+def callback_attempt(*, delivery_id: int) -> AttemptOutcome:
+    """One attempt at delivery ``delivery_id`` if it is due, and how it ended.
 
     The claim counts the attempt in the same conditional UPDATE, before the POST: a
     worker killed mid-delivery has still spent it, so a delivery that keeps killing its
@@ -97,19 +114,24 @@ def callback_deliver(*, delivery_id: int) -> str:
     delivery = CallbackDelivery.objects.select_related("client").get(id=delivery_id)
     error, status_code = _post(delivery)
     _record_attempt(delivery, error=error, status_code=status_code)
-    return delivery.status
+    pending = delivery.status == CallbackDelivery.Status.PENDING
+    return AttemptOutcome(
+        delivery.status, delivery.attempts, error, delivery.next_attempt_at if pending else None
+    )
 
 
-def _fail_if_attempts_spent(due: QuerySet[CallbackDelivery]) -> str:
+SPENT_ERROR = "the last attempt did not finish (its worker stopped)"
+
+
+def _fail_if_attempts_spent(due: QuerySet[CallbackDelivery]) -> AttemptOutcome:
     """A due delivery whose last claimed attempt never reported back (its worker died) has failed."""
     spent = due.filter(attempts__gte=settings.CALLBACK_MAX_ATTEMPTS).update(
-        status=CallbackDelivery.Status.FAILED,
-        last_error="the last attempt did not finish (its worker stopped)",
+        status=CallbackDelivery.Status.FAILED, last_error=SPENT_ERROR
     )
     if not spent:
-        return "not_due"
+        return AttemptOutcome("not_due")
     get_redis().hincrby(keys.metrics_callbacks(), CallbackDelivery.Status.FAILED, 1)
-    return CallbackDelivery.Status.FAILED
+    return AttemptOutcome(CallbackDelivery.Status.FAILED, settings.CALLBACK_MAX_ATTEMPTS, SPENT_ERROR)
 
 
 def _post(delivery: CallbackDelivery) -> tuple[str, int | None]:
