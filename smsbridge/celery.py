@@ -28,8 +28,11 @@ def _worker_setup(conf: Any, options: dict[str, Any], **_: Any) -> None:
     """
     from celeryconfig import HOUSEKEEPING_QUEUE
 
-    if set(options.get("queues") or []) == {HOUSEKEEPING_QUEUE}:
+    queues = set(options.get("queues") or [])
+    if queues == {HOUSEKEEPING_QUEUE}:
         conf.worker_send_task_events = False
+    if not queues or HOUSEKEEPING_QUEUE in queues:
+        _start_record()
 
 
 @beat_init.connect
@@ -37,3 +40,10 @@ def _beat_setup(sender: Any, **_: Any) -> None:
     # Beat sends nothing but housekeeping ticks: no "task-sent" events, or Flower would
     # list every tick as a task that never started (the pool that runs them is silent).
     sender.app.conf.task_send_sent_event = False
+    _start_record()
+
+
+def _start_record() -> None:
+    from apps.core.health import background_start_record
+
+    background_start_record()

@@ -10,12 +10,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .exceptions import ApplicationError
-from .health import health_report, redis_status
+from .health import WORKER_STATES, health_report, redis_status
 from .metrics import metrics_exposition
 
 
 class HealthApi(APIView):
-    """Overall health for people and dashboards: always 200, ``degraded`` when a part is down."""
+    """Overall health for people and dashboards: always 200, ``degraded`` when a part is down.
+
+    ``background_workers`` is ``starting`` (and the bridge still healthy) from the moment
+    beat or the housekeeping worker starts until its first heartbeat, for at most
+    HEARTBEAT_STALE_AFTER seconds.
+    """
 
     @extend_schema(
         responses=inline_serializer(
@@ -24,7 +29,7 @@ class HealthApi(APIView):
                 "status": serializers.ChoiceField(choices=["healthy", "degraded"]),
                 "redis": serializers.CharField(),
                 "database": serializers.CharField(),
-                "background_workers": serializers.CharField(),
+                "background_workers": serializers.ChoiceField(choices=list(WORKER_STATES)),
             },
         )
     )

@@ -192,3 +192,9 @@ def heartbeat(role: str) -> str:
 def heartbeat_runs() -> str:
     """INT: heartbeats run so far (each is one beat tick run by one worker)."""
     return _k("heartbeat:runs")
+
+
+def heartbeat_started() -> str:
+    """FLOAT: when beat or a housekeeping worker last started; kept HEARTBEAT_STALE_AFTER
+    seconds, the grace in which /health calls the workers "starting" until a heartbeat runs."""
+    return _k("heartbeat:started")

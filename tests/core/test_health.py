@@ -2,8 +2,10 @@ import time
 
 import pytest
 
-from apps.core import keys
+from apps.core import health, keys
 from apps.core.redis import get_redis
+from tests.core.test_logging import housekeeping_pool
+from tests.processes import cluster, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +72,76 @@ def test_unknown_paths_answer_404_in_the_error_shape(api):
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+# --- starting: from a recorded start of beat or the housekeeping worker to its first heartbeat --
+def test_workers_are_starting_and_the_bridge_healthy_after_a_start_with_no_heartbeat_yet(api):
+    get_redis().set(keys.heartbeat_started(), time.time() - 2)
+
+    body = api.get("/health").json()
+
+    assert body["background_workers"] == "starting"
+    assert body["status"] == "healthy"
+
+
+def test_a_restart_after_a_stale_heartbeat_is_starting_until_the_next_heartbeat(api):
+    r = get_redis()
+    r.set(keys.heartbeat("worker"), time.time() - 600)
+    r.set(keys.heartbeat_started(), time.time() - 1)
+
+    assert api.get("/health").json()["background_workers"] == "starting"
+
+    r.set(keys.heartbeat("worker"), time.time())
+    assert api.get("/health").json() == {
+        "status": "healthy",
+        "redis": "ok",
+        "database": "ok",
+        "background_workers": "running",
+    }
+
+
+def test_starting_ends_with_the_grace_period(api, settings):
+    r = get_redis()
+    r.set(keys.heartbeat_started(), time.time() - settings.HEARTBEAT_STALE_AFTER - 1)
+    assert api.get("/health").json()["background_workers"] == "not_running"
+
+    r.set(keys.heartbeat("worker"), time.time() - settings.HEARTBEAT_STALE_AFTER - 5)
+    body = api.get("/health").json()
+    assert (body["status"], body["background_workers"]) == ("degraded", "stale")
+
+
+def test_the_state_follows_the_heartbeat_and_the_last_start(settings):
+    grace = settings.HEARTBEAT_STALE_AFTER
+    state = health.workers_state
+
+    assert state(heartbeat_age=grace + 5, since_start=grace - 5) == "starting"  # none since the start
+    assert state(heartbeat_age=grace - 4, since_start=grace - 3) == "running"
+    assert state(heartbeat_age=grace + 1, since_start=grace - 3) == "starting"
+    assert state(heartbeat_age=grace + 1, since_start=grace + 3) == "stale"  # grace over
+    assert state(heartbeat_age=None, since_start=grace + 1) == "not_running"
+    assert state(heartbeat_age=None, since_start=None) == "not_running"
+
+
+def test_health_says_starting_from_the_first_process_start_then_running(database_url, settings, api):
+    # A heartbeat every 5 s leaves a few seconds between the start and the first one.
+    with cluster(database_url, HEARTBEAT_INTERVAL="5") as c:
+        c.use_in(settings)
+        c.data().set(keys.redis_ready(), time.time())
+        assert api.get("/health").json()["background_workers"] == "not_running"  # nothing started yet
+
+        housekeeping_pool(c)
+        c.beat()
+        seen: list[str] = []
+
+        def state() -> str:
+            body = api.get("/health").json()
+            workers = body["background_workers"]
+            if workers != "not_running":  # before the processes got as far as recording their start
+                assert body["status"] == "healthy", body  # never degraded while starting
+            if not seen or seen[-1] != workers:
+                seen.append(workers)
+            return workers
+
+        wait_until(lambda: state() == "running", 60, c.logs())
+
+    assert seen == ["starting", "running"] or seen == ["not_running", "starting", "running"], seen
