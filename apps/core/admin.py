@@ -58,6 +58,13 @@ class MobileSearchMixin:
         return queryset.filter(**{self.mobile_field: mobile.key}), False
 
 
+# --- shared: list columns that fit the screen ---------------------------------------------------
+def breakable(text: str) -> SafeString:
+    """Text a table cell may break anywhere: a long error or URL must not widen the list
+    past the screen (the table's narrowest width is its longest unbreakable word)."""
+    return format_html('<span style="overflow-wrap: anywhere">{}</span>', text)
+
+
 # --- shared: CSV export -----------------------------------------------------------------
 _FORMULA_START = ("=", "@", "\t", "\r")
 _SIGNED_NUMBER = re.compile(r"[+-][\d ]*")
@@ -232,7 +239,7 @@ class SystemSettingAdmin(admin.ModelAdmin):
 class OperatorActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who changed what: written by the services, in the transaction of each change."""
 
-    list_display = ("at", "actor", "source", "action", "object_label", "summary")
+    list_display = ("at", "shown_actor", "source", "action", "shown_object", "shown_summary")
     list_filter = ("action", "source", "actor")
     search_fields = ("actor", "action", "object_label", "=object_id", "summary")
     date_hierarchy = "at"
@@ -249,6 +256,18 @@ class OperatorActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "changes_table",
     )
     readonly_fields = ("changes_table",)
+
+    @admin.display(description="actor", ordering="actor")
+    def shown_actor(self, obj: OperatorAction) -> SafeString:
+        return breakable(obj.actor)
+
+    @admin.display(description="object", ordering="object_label")
+    def shown_object(self, obj: OperatorAction) -> SafeString:
+        return breakable(obj.object_label)
+
+    @admin.display(description="summary")
+    def shown_summary(self, obj: OperatorAction) -> SafeString:
+        return breakable(obj.summary)
 
     @admin.display(description="changes")
     def changes_table(self, obj: OperatorAction) -> SafeString | str:
