@@ -9,8 +9,6 @@ on the next page load instead of after the next beat flush.
 
 import csv
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -20,13 +18,29 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.safestring import SafeString
 
-from apps.core.admin import MobileSearchMixin, ReadOnlyAdminMixin, csv_stream_response
+from apps.core.admin import (
+    MobileSearchMixin,
+    ReadOnlyAdminMixin,
+    breakable,
+    confirm_first,
+    csv_stream_response,
+)
 from apps.core.exceptions import ApplicationError
+from apps.core.operator_log import actor_for_request
 from apps.core.phone import Mobile, mobile_parse
 
 from .models import BlacklistAction, BlacklistEntry
-from .services import blacklist_add, blacklist_flush, blacklist_make_permanent, blacklist_remove
+from .services import (
+    ImportReport,
+    blacklist_add,
+    blacklist_flush,
+    blacklist_import,
+    blacklist_make_permanent,
+    blacklist_mobile_parse,
+    blacklist_remove,
+)
 
 SOURCE = "admin"
 EXPORT_HEADER = ("mobile_number", "country_code", "source", "reason", "actor", "created_at", "expires_at")
@@ -41,7 +55,7 @@ class BlacklistAddForm(forms.Form):
 
     def clean_mobile_number(self) -> Mobile:
         try:
-            return mobile_parse(self.cleaned_data["mobile_number"])
+            return blacklist_mobile_parse(self.cleaned_data["mobile_number"])
         except ApplicationError as exc:
             raise forms.ValidationError(exc.detail) from exc
 
@@ -63,30 +77,6 @@ class BlacklistImportForm(forms.Form):
         return list(reader)
 
 
-@dataclass
-class ImportReport:
-    added: int = 0
-    skipped: int = 0  # already blacklisted, or listed twice in the file
-    invalid: list[str] = field(default_factory=list)
-
-
-def blacklist_import(*, rows: Iterable[dict[str, str]], actor: str) -> ImportReport:
-    """Blacklist each row's number; invalid numbers are reported by line, not fatal."""
-    report = ImportReport()
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
-        try:
-            mobile = mobile_parse(row.get("mobile_number") or "")
-        except ApplicationError as exc:
-            report.invalid.append(f"line {line}: {exc.detail}")
-            continue
-        reason = (row.get("reason") or "").strip()
-        if blacklist_add(mobile=mobile, source=SOURCE, reason=reason, actor=actor):
-            report.added += 1
-        else:
-            report.skipped += 1
-    return report
-
-
 def _entry_mobile(entry: BlacklistEntry) -> Mobile:
     """The entry's number, keyed exactly as stored (``blacklist_remove`` removes that key).
 
@@ -105,7 +95,7 @@ def _entry_mobile(entry: BlacklistEntry) -> Mobile:
 
 @admin.register(BlacklistEntry)
 class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
-    list_display = ("mobile", "country_code", "source", "reason", "actor", "created_at", "expiry")
+    list_display = ("mobile", "country", "source", "shown_reason", "shown_actor", "created_at", "expiry")
     list_filter = (
         "source",
         ("created_at", admin.DateFieldListFilter),
@@ -127,6 +117,18 @@ class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
             return "never (permanent)"
         return entry.expires_at.strftime("%Y-%m-%d %H:%M UTC")
 
+    @admin.display(description="country", ordering="country_code")
+    def country(self, entry: BlacklistEntry) -> str:
+        return entry.country_code
+
+    @admin.display(description="reason", ordering="reason")
+    def shown_reason(self, entry: BlacklistEntry) -> SafeString:
+        return breakable(entry.reason)
+
+    @admin.display(description="actor", ordering="actor")
+    def shown_actor(self, entry: BlacklistEntry) -> SafeString:
+        return breakable(entry.actor)
+
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # "remove from blacklist" is the one way out
@@ -146,7 +148,10 @@ class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             mobile = form.cleaned_data["mobile_number"]
             added = blacklist_add(
-                mobile=mobile, source=SOURCE, reason=form.cleaned_data["reason"], actor=_actor(request)
+                mobile=mobile,
+                source=SOURCE,
+                reason=form.cleaned_data["reason"],
+                actor=actor_for_request(request),
             )
             blacklist_flush()
             if added:
@@ -161,7 +166,8 @@ class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = BlacklistImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            report = blacklist_import(rows=form.cleaned_data["csv_file"], actor=_actor(request))
+            rows = form.cleaned_data["csv_file"]
+            report = blacklist_import(rows=rows, source=SOURCE, actor=actor_for_request(request))
             blacklist_flush()
             self._report_import(request, report)
             return HttpResponseRedirect(self._changelist_url())
@@ -171,15 +177,19 @@ class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
         )
 
     def delete_model(self, request: HttpRequest, obj: BlacklistEntry) -> None:
-        blacklist_remove(mobile=_entry_mobile(obj), source=SOURCE, actor=_actor(request))
+        blacklist_remove(mobile=_entry_mobile(obj), source=SOURCE, actor=actor_for_request(request))
         blacklist_flush()
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> None:
+        actor = actor_for_request(request)
         for entry in queryset:
-            blacklist_remove(mobile=_entry_mobile(entry), source=SOURCE, actor=_actor(request))
+            blacklist_remove(mobile=_entry_mobile(entry), source=SOURCE, actor=actor)
         blacklist_flush()
 
     @admin.action(description="Remove selected numbers from the blacklist", permissions=["delete"])
+    @confirm_first(
+        question="Remove these numbers from the blacklist? They may register and verify again at once."
+    )
     def remove_from_blacklist(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> None:
         count = queryset.count()
         self.delete_queryset(request, queryset)
@@ -189,8 +199,12 @@ class BlacklistEntryAdmin(MobileSearchMixin, admin.ModelAdmin):
         description="Make selected entries permanent (they no longer lapse)", permissions=["make_permanent"]
     )
     def make_permanent(self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]) -> None:
-        mobiles = list(queryset.values_list("mobile", flat=True))
-        changed = blacklist_make_permanent(mobiles=mobiles, actor=_actor(request))
+        entries = list(queryset.filter(expires_at__isnull=False))
+        changed = blacklist_make_permanent(
+            mobiles=[e.mobile for e in entries], actor=actor_for_request(request)
+        )
+        for entry in entries:
+            self.log_change(request, entry, "Made permanent (no longer lapses).")
         self.message_user(request, f"Made {changed} entries permanent.", messages.SUCCESS)
 
     @admin.action(description="Export selected entries as CSV", permissions=["view"])
@@ -236,7 +250,3 @@ class BlacklistActionAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdm
     list_filter = ("action", "source", ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("mobile", "actor")
     show_full_result_count = False
-
-
-def _actor(request: HttpRequest) -> str:
-    return request.user.get_username()

@@ -3,7 +3,8 @@
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
@@ -12,8 +13,10 @@ from django.db import transaction
 
 from apps.core import keys
 from apps.core.bulk import insert_ignoring_conflicts
+from apps.core.exceptions import ApplicationError
 from apps.core.locks import lock_hold
-from apps.core.phone import Mobile
+from apps.core.operator_log import Actor, operator_action_record
+from apps.core.phone import Mobile, mobile_parse
 from apps.core.queues import Batch, batch_ack, queue_drain
 from apps.core.redis import get_redis, run_script
 from apps.core.system_settings import system_settings_get
@@ -87,15 +90,68 @@ def blacklist_add_many(
     return added
 
 
-def blacklist_add(*, mobile: Mobile, source: str, reason: str = "", actor: str = "") -> bool:
-    """Blacklist ``mobile``; its pending hash goes too. True when it was not listed before."""
-    pair = [(mobile.key, str(mobile.country_code))]
-    return blacklist_add_many(mobiles=pair, source=source, reason=reason, actor=actor) == 1
+def blacklist_mobile_parse(raw: str) -> Mobile:
+    """A number to blacklist, as the admin form, the CSV import and the command all read it."""
+    return mobile_parse(raw)
 
 
-def blacklist_remove(*, mobile: Mobile, source: str, reason: str = "", actor: str = "") -> bool:
+def blacklist_add(*, mobile: Mobile, source: str, reason: str = "", actor: Actor | str = "") -> bool:
+    """Blacklist ``mobile``; its pending hash goes too. True when it was not listed before.
+
+    ``actor``: an operator (the change is also written to the operator log) or a plain
+    label for the history, when the bridge itself acts.
+    """
+    return _blacklist_change(mobile, action="blacklist.add", source=source, reason=reason, actor=actor)
+
+
+def blacklist_remove(*, mobile: Mobile, source: str, reason: str = "", actor: Actor | str = "") -> bool:
+    return _blacklist_change(mobile, action="blacklist.remove", source=source, reason=reason, actor=actor)
+
+
+def _blacklist_change(mobile: Mobile, *, action: str, source: str, reason: str, actor: Actor | str) -> bool:
     pair = [(mobile.key, str(mobile.country_code))]
-    return blacklist_remove_many(mobiles=pair, source=source, reason=reason, actor=actor) == 1
+    name = actor.name if isinstance(actor, Actor) else actor
+    change = blacklist_remove_many if action == "blacklist.remove" else blacklist_add_many
+    if not isinstance(actor, Actor):
+        return change(mobiles=pair, source=source, reason=reason, actor=name) == 1
+    with transaction.atomic():
+        # The record first: if it cannot be written, Redis is not touched either.
+        record = operator_action_record(
+            actor=actor,
+            action=action,
+            object_type="number",
+            object_id=mobile.key,
+            object_label=mobile.key,
+            summary=reason,
+        )
+        changed = change(mobiles=pair, source=source, reason=reason, actor=name) == 1
+        if not changed:
+            record.delete()  # listed already (or not listed): nothing happened to trace
+    return changed
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    skipped: int = 0  # already blacklisted, or listed twice in the file
+    invalid: list[str] = field(default_factory=list)
+
+
+def blacklist_import(*, rows: Iterable[dict[str, str]], source: str, actor: Actor) -> ImportReport:
+    """Blacklist each CSV row's number; invalid numbers are reported by line, not fatal."""
+    report = ImportReport()
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        try:
+            mobile = blacklist_mobile_parse(row.get("mobile_number") or "")
+        except ApplicationError as exc:
+            report.invalid.append(f"line {line}: {exc.detail}")
+            continue
+        reason = (row.get("reason") or "").strip()
+        if _blacklist_change(mobile, action="blacklist.import", source=source, reason=reason, actor=actor):
+            report.added += 1
+        else:
+            report.skipped += 1
+    return report
 
 
 def blacklist_remove_many(
@@ -213,19 +269,21 @@ def blacklist_expire(*, now: datetime | None = None) -> int:
     return len(pairs)
 
 
-def blacklist_make_permanent(*, mobiles: list[str], actor: str) -> int:
+def blacklist_make_permanent(*, mobiles: list[str], actor: Actor | str) -> int:
     """Keep these entries for good (no ``expires_at``); returns how many changed.
 
     Only PostgreSQL knows about expiry, so nothing changes in Redis; the history still
     records who decided.
     """
+    name = actor.name if isinstance(actor, Actor) else actor
+    source = actor.source if isinstance(actor, Actor) else "admin"
     with transaction.atomic():
         changed = list(
             BlacklistEntry.objects.select_for_update()
             .filter(mobile__in=mobiles, expires_at__isnull=False)
-            .values_list("mobile", "country_code")
+            .values_list("mobile", "country_code", "expires_at")
         )
-        BlacklistEntry.objects.filter(mobile__in=[m for m, _ in changed]).update(expires_at=None)
+        BlacklistEntry.objects.filter(mobile__in=[m for m, _, _ in changed]).update(expires_at=None)
         now = datetime.now(UTC)
         BlacklistAction.objects.bulk_create(
             BlacklistAction(
@@ -233,14 +291,29 @@ def blacklist_make_permanent(*, mobiles: list[str], actor: str) -> int:
                 action=BlacklistAction.Action.MAKE_PERMANENT,
                 mobile=mobile,
                 country_code=country_code,
-                source="admin",
+                source=source,
                 reason="made permanent",
-                actor=actor[:150],
+                actor=name[:150],
                 occurred_at=now,
             )
-            for mobile, country_code in changed
+            for mobile, country_code, _ in changed
         )
+        if isinstance(actor, Actor):
+            for mobile, _, expires_at in changed:
+                _permanent_record(actor, mobile, expires_at)
     return len(changed)
+
+
+def _permanent_record(actor: Actor, mobile: str, expires_at: datetime | None) -> None:
+    operator_action_record(
+        actor=actor,
+        action="blacklist.make_permanent",
+        object_type="number",
+        object_id=mobile,
+        object_label=mobile,
+        summary="made permanent (no longer lapses)",
+        changes={"expires_at": {"old": expires_at.isoformat() if expires_at else None, "new": None}},
+    )
 
 
 # --- abuse sweep ---------------------------------------------------------------------------

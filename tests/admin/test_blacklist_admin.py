@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.abuse.models import BlacklistAction, BlacklistEntry
 from apps.abuse.services import blacklist_add, blacklist_flush
 from apps.core import keys
+from apps.core.models import OperatorAction
 from apps.core.phone import mobile_parse
 from apps.core.redis import get_redis
 
@@ -46,6 +47,14 @@ def test_adding_a_number_blacklists_it_in_redis_at_once_and_records_the_operator
     )
     action = BlacklistAction.objects.get(mobile="9876543210")
     assert (action.action, action.source, action.actor) == ("add", "admin", "admin")
+    record = OperatorAction.objects.get()
+    assert (record.action, record.actor, record.source, record.object_id, record.summary) == (
+        "blacklist.add",
+        "admin",
+        "admin",
+        "9876543210",
+        "fraud ring",
+    )
 
 
 def test_the_new_entry_is_listed_right_after_adding(admin_client):
@@ -71,6 +80,7 @@ def test_adding_a_listed_number_again_says_so_and_records_nothing_new(admin_clie
 
     assert "9876543210 was already blacklisted." in messages_of(response)
     assert BlacklistAction.objects.count() == 1
+    assert not OperatorAction.objects.exists()  # nothing changed
 
 
 def test_deleting_an_entry_removes_it_from_redis_and_records_the_operator(admin_client):
@@ -83,6 +93,27 @@ def test_deleting_an_entry_removes_it_from_redis_and_records_the_operator(admin_
     assert not BlacklistEntry.objects.exists()
     removal = BlacklistAction.objects.get(action="remove")
     assert (removal.mobile, removal.source, removal.actor) == ("9876543210", "admin", "admin")
+    assert OperatorAction.objects.filter(
+        action="blacklist.remove", actor="admin", object_id="9876543210"
+    ).exists()
+
+
+def test_the_bulk_remove_asks_first_and_changes_nothing_without_a_yes(admin_client):
+    first, second = blacklist("9876543210"), blacklist("+14155550123")
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "remove_from_blacklist", "_selected_action": [first.pk, second.pk]}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Remove these numbers from the blacklist?" in page
+    assert "9876543210" in page and "+14155550123" in page
+    assert 'name="post" value="yes"' in page
+    assert f'name="_selected_action" value="{first.pk}"' in page
+    assert blacklisted("9876543210") and blacklisted("+14155550123")
+    assert BlacklistEntry.objects.count() == 2
+    assert not OperatorAction.objects.exists()
 
 
 def test_the_bulk_action_removes_only_the_selected_numbers(admin_client):
@@ -90,7 +121,7 @@ def test_the_bulk_action_removes_only_the_selected_numbers(admin_client):
 
     response = admin_client.post(
         CHANGELIST,
-        {"action": "remove_from_blacklist", "_selected_action": [first.pk, second.pk]},
+        {"action": "remove_from_blacklist", "_selected_action": [first.pk, second.pk], "post": "yes"},
         follow=True,
     )
 
@@ -100,6 +131,8 @@ def test_the_bulk_action_removes_only_the_selected_numbers(admin_client):
     assert blacklisted("9123456789")
     assert list(BlacklistEntry.objects.values_list("mobile", flat=True)) == [kept.mobile]
     assert set(BlacklistAction.objects.filter(action="remove").values_list("actor", flat=True)) == {"admin"}
+    removed = OperatorAction.objects.filter(action="blacklist.remove", actor="admin")
+    assert set(removed.values_list("object_id", flat=True)) == {"9876543210", "+14155550123"}
 
 
 def test_entries_cannot_be_edited_only_added_or_removed(admin_client):
@@ -175,6 +208,8 @@ def test_import_blacklists_each_valid_row_and_reports_the_counts(admin_client):
     entry = BlacklistEntry.objects.get(mobile="9876543210")
     assert (entry.reason, entry.source, entry.actor) == ("spam wave", "admin", "admin")
     assert BlacklistEntry.objects.count() == 3
+    imported = OperatorAction.objects.filter(action="blacklist.import", actor="admin")
+    assert set(imported.values_list("object_id", flat=True)) == {"9876543210", "+14155550123"}
 
 
 def test_import_refuses_a_file_without_a_mobile_number_column(admin_client):
@@ -189,7 +224,9 @@ def test_an_export_can_be_imported_again(admin_client):
     entry = blacklist("9876543210")
     exported = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [entry.pk]})
     text = b"".join(exported.streaming_content).decode()
-    admin_client.post(CHANGELIST, {"action": "remove_from_blacklist", "_selected_action": [entry.pk]})
+    admin_client.post(
+        CHANGELIST, {"action": "remove_from_blacklist", "_selected_action": [entry.pk], "post": "yes"}
+    )
     assert not blacklisted("9876543210")
 
     admin_client.post(IMPORT, {"csv_file": upload(text)})
@@ -208,3 +245,25 @@ def test_the_history_is_read_only(admin_client):
         admin_client.post(f"/admin/abuse/blacklistaction/{action.pk}/delete/", {"post": "yes"}).status_code
         == 403
     )
+
+
+def test_make_permanent_is_logged_with_the_old_expiry_and_in_the_entrys_history(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    entry = blacklist("9876543210")
+    lapse = timezone.now() + timedelta(days=3)
+    BlacklistEntry.objects.filter(pk=entry.pk).update(expires_at=lapse)
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "make_permanent", "_selected_action": [entry.pk]}, follow=True
+    )
+
+    assert "Made 1 entries permanent." in messages_of(response)
+    assert BlacklistEntry.objects.get(pk=entry.pk).expires_at is None
+    record = OperatorAction.objects.get(action="blacklist.make_permanent")
+    assert (record.actor, record.object_id) == ("admin", "9876543210")
+    assert record.changes == {"expires_at": {"old": lapse.isoformat(), "new": None}}
+    history = admin_client.get(f"{CHANGELIST}{entry.pk}/history/").content.decode()
+    assert "Made permanent (no longer lapses)." in history

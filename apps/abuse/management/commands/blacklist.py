@@ -1,15 +1,17 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from apps.abuse.services import blacklist_add, blacklist_flush, blacklist_remove
+from apps.abuse.services import blacklist_add, blacklist_flush, blacklist_mobile_parse, blacklist_remove
 from apps.core import keys
-from apps.core.exceptions import ApplicationError
-from apps.core.phone import mobile_parse
+from apps.core.commands import OperatorCommand
+from apps.core.phone import Mobile, mobile_parse
 from apps.core.redis import get_redis
 
+SOURCE = "command"
 
-class Command(BaseCommand):
+
+class Command(OperatorCommand):
     help = "Blacklist numbers, lift a blacklisting, or list the blacklist (Redis, which the hot path reads)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,14 +29,13 @@ class Command(BaseCommand):
         if options["action"] == "list":
             self._list(options["limit"])
             return
-        change = blacklist_add if options["action"] == "add" else blacklist_remove
-        for raw in options["numbers"]:
-            try:
-                mobile = mobile_parse(raw, require_mobile=False)
-            except ApplicationError as exc:
-                raise CommandError(exc.detail) from exc
-            changed = change(mobile=mobile, source="command", reason=options["reason"], actor="manage.py")
-            verb = "blacklisted" if options["action"] == "add" else "removed"
+        adding = options["action"] == "add"
+        # Every number is read before any is changed: a typo in the fifth changes nothing.
+        mobiles = [_parse(raw, adding=adding) for raw in options["numbers"]]
+        change = blacklist_add if adding else blacklist_remove
+        for mobile in mobiles:
+            changed = change(mobile=mobile, source=SOURCE, reason=options["reason"], actor=self.actor)
+            verb = "blacklisted" if adding else "removed"
             self.stdout.write(f"{mobile.key}: {verb if changed else 'no change'}")
         blacklist_flush()  # the history and the admin show it now, not at the next beat tick
 
@@ -48,3 +49,9 @@ class Command(BaseCommand):
             self.stdout.write(str(number))
             shown += 1
         self.stdout.write(f"({shown} of {total} blacklisted numbers shown)")
+
+
+def _parse(raw: str, *, adding: bool) -> Mobile:
+    # A number listed earlier stays removable even if it would not be accepted today
+    # (a landline, or a numbering plan that changed since).
+    return blacklist_mobile_parse(raw) if adding else mobile_parse(raw, require_mobile=False)

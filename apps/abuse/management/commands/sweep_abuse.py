@@ -1,11 +1,12 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from apps.abuse.services import abuse_sweep
+from apps.core.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Sweep abuse counters now and blacklist every number at or over abuse_threshold."
 
     def handle(self, *args: Any, **options: Any) -> None:
