@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.db.models.functions import Lower
 
 from apps.core.crypto import EncryptedTextField
 
@@ -18,6 +19,16 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Operators and logs tell clients apart by name; "Acme" and "acme" would be two
+        # clients nobody can tell apart. services.client_name_clean says so first, clearly;
+        # the constraint stops the race of two concurrent creations.
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="uniq_client_name_ci",
+                violation_error_message="Another client already has this name (names are compared ignoring case).",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -22,6 +22,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from apps.core import keys
+from apps.core.operator_log import Actor, operator_action_record
 from apps.core.redis import get_redis
 from apps.core.safe_http import DestinationRefused, OutboundHttpError, http_post_bounded
 
@@ -209,9 +210,35 @@ def callbacks_due() -> list[int]:
     return list(rows.order_by("next_attempt_at").values_list("id", flat=True)[:DISPATCH_LIMIT])
 
 
-def callback_retry(*, delivery: CallbackDelivery) -> None:
-    """Operator action: give a failed delivery a fresh set of attempts, starting now."""
-    CallbackDelivery.objects.filter(id=delivery.id).update(
-        status=CallbackDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
-    )
-    callbacks_queue_on_commit(event_ids=[delivery.event_id])
+def callback_retry(*, delivery: CallbackDelivery, actor: Actor | None = None) -> bool:
+    """Operator action: give a failed delivery a fresh set of attempts, starting now.
+
+    Only a ``failed`` one, in one conditional UPDATE: a pending delivery is still being
+    retried and its attempt counter is what bounds it, so it is never reset (nor is a
+    delivered one sent twice). Returns False when the delivery was not failed.
+    """
+    with transaction.atomic():
+        retried = CallbackDelivery.objects.filter(
+            id=delivery.id, status=CallbackDelivery.Status.FAILED
+        ).update(
+            status=CallbackDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+        )
+        if not retried:
+            return False
+        if actor is not None:
+            operator_action_record(
+                actor=actor,
+                action="callback.retry",
+                obj=delivery,
+                object_label=f"{delivery.event_type} {delivery.event_id}",
+                summary=f"to {delivery.client.name}; last error: {delivery.last_error}",
+                changes={
+                    "status": {
+                        "old": CallbackDelivery.Status.FAILED.value,
+                        "new": CallbackDelivery.Status.PENDING.value,
+                    },
+                    "attempts": {"old": delivery.attempts, "new": 0},
+                },
+            )
+        callbacks_queue_on_commit(event_ids=[delivery.event_id])
+    return True

@@ -101,7 +101,9 @@ def test_the_admin_actions_deactivate_and_activate(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            "/admin/clients/client/", {"action": "deactivate", "_selected_action": [creds.id]}, follow=True
+            "/admin/clients/client/",
+            {"action": "deactivate", "_selected_action": [creds.id], "post": "yes"},  # confirmed
+            follow=True,
         )
 
     assert "Deactivated 1 client(s)." in [str(m) for m in response.context["messages"]]

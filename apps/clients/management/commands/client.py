@@ -1,9 +1,8 @@
-import uuid
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from apps.clients.models import Client
+from apps.clients.selectors import client_get
 from apps.clients.services import client_activate, client_deactivate
 from apps.core.commands import OperatorCommand
 
@@ -23,21 +22,10 @@ class Command(OperatorCommand):
             actions.add_parser(action, help=text).add_argument("id", help="The client's id")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        client = _client_get(options["id"])
+        client = client_get(client_id=options["id"])
         if options["action"] == "deactivate":
-            changed = client_deactivate(client=client)
+            changed = client_deactivate(client=client, actor=self.actor)
             self.stdout.write(f"{client} ({client.id}): {'deactivated' if changed else 'already inactive'}.")
         else:
-            changed = client_activate(client=client)
+            changed = client_activate(client=client, actor=self.actor)
             self.stdout.write(f"{client} ({client.id}): {'activated' if changed else 'already active'}.")
-
-
-def _client_get(raw_id: str) -> Client:
-    try:
-        client_id = uuid.UUID(raw_id)
-    except ValueError as exc:
-        raise CommandError(f"{raw_id!r} is not a client id (a UUID).") from exc
-    client = Client.objects.filter(pk=client_id).first()
-    if client is None:
-        raise CommandError(f"No client has the id {client_id}.")
-    return client

@@ -1,27 +1,28 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from apps.clients.services import client_create
-from apps.core.exceptions import ApplicationError
+from apps.core.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a client app with one API key; the key is printed once and stored hashed."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help="Client app name")
-        parser.add_argument("--webhook-url", default="", help="Where verified-number callbacks are POSTed")
+        parser.add_argument("name", help="Client app name (unique, ignoring case)")
+        parser.add_argument(
+            "--webhook-url", default="", help="Where verified-number callbacks are POSTed (https://...)"
+        )
         parser.add_argument(
             "--json", action="store_true", help="Print one JSON object {client_id, api_key, webhook_secret}"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            client, api_key = client_create(name=options["name"], webhook_url=options["webhook_url"])
-        except ApplicationError as exc:
-            raise CommandError(exc.detail) from exc
+        client, api_key = client_create(
+            name=options["name"], webhook_url=options["webhook_url"], actor=self.actor
+        )
         if options["json"]:
             out = {"client_id": str(client.id), "api_key": api_key, "webhook_secret": client.webhook_secret}
             self.stdout.write(json.dumps(out))
