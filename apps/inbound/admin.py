@@ -13,7 +13,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from apps.core.admin import confirm_first
 from apps.core.exceptions import ApplicationError
+from apps.core.operator_log import actor_for_request
 
 from .management.commands._gateway_options import endpoint_for
 from .models import Gateway, GatewaySecret
@@ -103,7 +105,8 @@ class GatewaySecretInline(admin.TabularInline):
 
 @admin.register(Gateway)
 class GatewayAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "is_active", "shown_countries", "receiving_number", "id", "created_at")
+    # No id column: a UUID would widen the table past a 1280 px screen; the detail page has it.
+    list_display = ("name", "kind", "is_active", "shown_countries", "receiving_number", "created_at")
     list_filter = ("kind", "is_active")
     search_fields = ("name",)
     actions = ["rotate_secret", "rotate_secret_now", "deactivate", "activate"]
@@ -133,10 +136,13 @@ class GatewayAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Gateway, form: forms.Form, change: bool) -> None:
         data = form.cleaned_data
         scope = {"countries": data["countries"], "receiving_number": data["receiving_number"]}
+        actor = actor_for_request(request)
         if change:
-            gateway_update(gateway=obj, name=data["name"], **scope)
+            gateway_update(gateway=obj, name=data["name"], actor=actor, **scope)
             return
-        gateway, secret = gateway_create(kind=obj.kind, name=obj.name, secret=data["secret"] or None, **scope)
+        gateway, secret = gateway_create(
+            kind=obj.kind, name=obj.name, secret=data["secret"] or None, actor=actor, **scope
+        )
         obj.pk = gateway.pk
         obj.refresh_from_db()
         obj._state.adding = False
@@ -161,26 +167,45 @@ class GatewayAdmin(admin.ModelAdmin):
         description=f"Rotate secret (the old one works for {DEFAULT_GRACE_SECONDS // 60} more minutes)",
         permissions=["change_gateway"],
     )
+    @confirm_first(
+        question="Give these gateways new secrets? Each new secret is shown once; configure it on the "
+        f"gateway within {DEFAULT_GRACE_SECONDS // 60} minutes, when the old one stops working."
+    )
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
         self._rotate(request, queryset, grace_seconds=DEFAULT_GRACE_SECONDS)
 
     @admin.action(description="Rotate secret now (the old one stops at once)", permissions=["change_gateway"])
+    @confirm_first(
+        question="Give these gateways new secrets and stop the old ones at once? Their SMS are refused "
+        "until the new secret is configured on each gateway."
+    )
     def rotate_secret_now(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
         self._rotate(request, queryset, grace_seconds=0)
 
     def _rotate(self, request: HttpRequest, queryset: QuerySet[Gateway], *, grace_seconds: int) -> None:
+        actor = actor_for_request(request)
         for gateway in queryset:
-            secret = gateway_rotate(gateway=gateway, grace_seconds=grace_seconds)
+            secret = gateway_rotate(gateway=gateway, grace_seconds=grace_seconds, actor=actor)
+            self.log_change(request, gateway, f"Rotated the secret (grace {grace_seconds} s).")
             self.message_user(request, f"New secret of {gateway}: {secret} ({SHOWN_ONCE})", messages.SUCCESS)
 
     @admin.action(
         description="Deactivate selected gateways (refuse their SMS)", permissions=["change_gateway"]
     )
+    @confirm_first(
+        question="Deactivate these gateways? Their SMS are refused within seconds, on every server."
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
-        changed = sum(gateway_deactivate(gateway=gateway) for gateway in queryset)
-        self.message_user(request, f"Deactivated {changed} gateway(s).", messages.SUCCESS)
+        actor = actor_for_request(request)
+        changed = [g for g in queryset if gateway_deactivate(gateway=g, actor=actor)]
+        for gateway in changed:
+            self.log_change(request, gateway, "Deactivated (SMS refused).")
+        self.message_user(request, f"Deactivated {len(changed)} gateway(s).", messages.SUCCESS)
 
     @admin.action(description="Activate selected gateways", permissions=["change_gateway"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
-        changed = sum(gateway_activate(gateway=gateway) for gateway in queryset)
-        self.message_user(request, f"Activated {changed} gateway(s).", messages.SUCCESS)
+        actor = actor_for_request(request)
+        changed = [g for g in queryset if gateway_activate(gateway=g, actor=actor)]
+        for gateway in changed:
+            self.log_change(request, gateway, "Activated (SMS accepted again).")
+        self.message_user(request, f"Activated {len(changed)} gateway(s).", messages.SUCCESS)

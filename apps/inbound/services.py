@@ -9,7 +9,8 @@ return it in plain text beside the model) and is stored hashed or encrypted
 (models.GatewaySecret). A rotation keeps the old secret working for a grace period:
 each secret in the mirror carries its expiry, checked at every request, so the grace
 ends on time in every process whatever they have cached. Every change reaches the
-mirrors when its transaction commits.
+mirrors when its transaction commits. Given an ``actor``, a change is also written to
+the operator log, in the same transaction.
 """
 
 import hashlib
@@ -27,6 +28,7 @@ from django.utils import timezone
 from apps.core import keys
 from apps.core.crypto import secret_encrypt, secret_hint, secret_reencrypt, token_hash
 from apps.core.exceptions import ApplicationError
+from apps.core.operator_log import Actor, changes_between, operator_action_record
 from apps.core.redis import run_script
 
 # The lookups live beside the mirrors; named here too for the callers of the services.
@@ -53,6 +55,7 @@ def gateway_create(
     secret: str | None = None,
     countries: Iterable[int | str] = (),
     receiving_number: str = "",
+    actor: Actor | None = None,
 ) -> tuple[Gateway, str]:
     """Create a gateway; returns it with its secret in plain text (shown once, stored hashed
     or encrypted)."""
@@ -69,25 +72,51 @@ def gateway_create(
     )
     _secret_add(gateway, plain)
     _mirror_on_commit(gateway)
+    if actor is not None:
+        operator_action_record(
+            actor=actor, action="gateway.create", obj=gateway, summary=_scope_text(gateway)
+        )
     return gateway, plain
 
 
 @transaction.atomic
 def gateway_update(
-    *, gateway: Gateway, name: str, countries: Iterable[int | str], receiving_number: str
+    *,
+    gateway: Gateway,
+    name: str,
+    countries: Iterable[int | str],
+    receiving_number: str,
+    actor: Actor | None = None,
 ) -> Gateway:
+    """Rename the gateway or change its scope (sender countries, receiving number)."""
     locked = _locked(gateway)
+    old = {"name": locked.name, "countries": locked.countries, "receiving_number": locked.receiving_number}
     locked.name = name
     locked.countries = countries_clean(countries)
     locked.receiving_number = receiving_number_clean(kind=locked.kind, raw=receiving_number)
     locked.save(update_fields=["name", "countries", "receiving_number"])
     _mirror_on_commit(locked)
+    new = {"name": locked.name, "countries": locked.countries, "receiving_number": locked.receiving_number}
+    changes = changes_between(old, new)
+    if actor is not None and changes:
+        action = "gateway.scope" if set(changes) - {"name"} else "gateway.rename"
+        summary = f"changed {', '.join(changes)}; now {_scope_text(locked)}"
+        operator_action_record(actor=actor, action=action, obj=locked, summary=summary, changes=changes)
     return locked
+
+
+def _scope_text(gateway: Gateway) -> str:
+    countries = ", ".join(str(code) for code in gateway.countries) or "any"
+    return f"countries {countries}; receiving number {gateway.receiving_number or 'any'}"
 
 
 @transaction.atomic
 def gateway_rotate(
-    *, gateway: Gateway, secret: str | None = None, grace_seconds: float = DEFAULT_GRACE_SECONDS
+    *,
+    gateway: Gateway,
+    secret: str | None = None,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    actor: Actor | None = None,
 ) -> str:
     """Give the gateway a new secret; returns it in plain text (shown once).
 
@@ -108,23 +137,31 @@ def gateway_rotate(
             old.expires_at = until
             old.save(update_fields=["expires_at"])
     GatewaySecret.objects.filter(pk__in=[s.pk for s in dropped]).delete()
-    _secret_add(locked, plain)
+    added = _secret_add(locked, plain)
     _mirror_on_commit(locked, dropped_hashes=[s.token_hash for s in dropped if s.token_hash])
+    if actor is not None:
+        until_text = f"works {grace_seconds:g} s more" if grace_seconds else "stopped at once"
+        operator_action_record(
+            actor=actor,
+            action="gateway.rotate",
+            obj=locked,
+            summary=f"new secret …{added.hint}; the old one {until_text}",
+        )
     return plain
 
 
-def gateway_deactivate(*, gateway: Gateway) -> bool:
+def gateway_deactivate(*, gateway: Gateway, actor: Actor | None = None) -> bool:
     """Refuse the gateway's deliveries everywhere (within CREDENTIAL_LOCAL_CACHE_SECONDS).
     Returns False when it was inactive already."""
-    return _active_set(gateway=gateway, active=False)
+    return _active_set(gateway=gateway, active=False, actor=actor)
 
 
-def gateway_activate(*, gateway: Gateway) -> bool:
-    return _active_set(gateway=gateway, active=True)
+def gateway_activate(*, gateway: Gateway, actor: Actor | None = None) -> bool:
+    return _active_set(gateway=gateway, active=True, actor=actor)
 
 
 @transaction.atomic
-def _active_set(*, gateway: Gateway, active: bool) -> bool:
+def _active_set(*, gateway: Gateway, active: bool, actor: Actor | None) -> bool:
     locked = _locked(gateway)
     changed = locked.is_active != active
     if changed:
@@ -132,6 +169,13 @@ def _active_set(*, gateway: Gateway, active: bool) -> bool:
         locked.save(update_fields=["is_active"])
     gateway.is_active = active
     _mirror_on_commit(locked)  # also when unchanged: puts a mirror that drifted right
+    if changed and actor is not None:
+        operator_action_record(
+            actor=actor,
+            action="gateway.activate" if active else "gateway.deactivate",
+            obj=locked,
+            changes={"is_active": {"old": not active, "new": active}},
+        )
     return changed
 
 

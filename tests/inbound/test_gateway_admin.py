@@ -18,9 +18,11 @@ def messages_of(response) -> list[str]:
 
 
 def act(admin_client, capture, action: str, *gateways: GatewayCreds):
+    """Run a list action, confirming it on its "Are you sure?" page where it has one."""
+    selected = [str(g.id) for g in gateways]
     with capture(execute=True):
         return admin_client.post(
-            CHANGELIST, {"action": action, "_selected_action": [str(g.id) for g in gateways]}, follow=True
+            CHANGELIST, {"action": action, "_selected_action": selected, "post": "yes"}, follow=True
         )
 
 

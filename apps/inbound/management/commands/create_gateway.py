@@ -1,10 +1,9 @@
 import json
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from apps.core.commands import OperatorCommand
-from apps.core.exceptions import ApplicationError
 from apps.inbound.models import Gateway
 from apps.inbound.scope import countries_parse
 from apps.inbound.services import gateway_create
@@ -33,10 +32,7 @@ class Command(OperatorCommand):
         add_json_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            gateway, secret = gateway_create(**self.create_arguments(options))
-        except ApplicationError as exc:
-            raise CommandError(exc.detail) from exc
+        gateway, secret = gateway_create(**self.create_arguments(options), actor=self.actor)
         if options["json"]:
             self.stdout.write(
                 json.dumps({"gateway_id": str(gateway.id), "kind": gateway.kind, "secret": secret})
@@ -49,10 +45,7 @@ class Command(OperatorCommand):
 
     def create_arguments(self, options: dict[str, Any]) -> dict[str, Any]:
         """gateway_create's arguments from the options; a new option adds one line here."""
-        try:
-            countries = countries_parse(options["countries"])
-        except ApplicationError as exc:
-            raise CommandError(exc.detail) from exc
+        countries = countries_parse(options["countries"])
         return {
             "kind": options["kind"],
             "name": options["name"],

@@ -1,10 +1,9 @@
 import json
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from apps.core.commands import OperatorCommand
-from apps.core.exceptions import ApplicationError
 from apps.inbound.services import (
     DEFAULT_GRACE_SECONDS,
     gateway_activate,
@@ -50,21 +49,20 @@ class Command(OperatorCommand):
             self.stdout.write(f"Re-encrypted {gateway_secrets_reencrypt()} gateway secret(s).")
             return
         gateway = gateway_get(options["id"])
-        try:
-            if action == "rotate":
-                self._rotate(gateway, options)
-            elif action == "deactivate":
-                changed = gateway_deactivate(gateway=gateway)
-                self.stdout.write(f"{gateway}: {'deactivated' if changed else 'already inactive'}.")
-            else:
-                changed = gateway_activate(gateway=gateway)
-                self.stdout.write(f"{gateway}: {'activated' if changed else 'already active'}.")
-        except ApplicationError as exc:
-            raise CommandError(exc.detail) from exc
+        if action == "rotate":
+            self._rotate(gateway, options)
+        elif action == "deactivate":
+            changed = gateway_deactivate(gateway=gateway, actor=self.actor)
+            self.stdout.write(f"{gateway}: {'deactivated' if changed else 'already inactive'}.")
+        else:
+            changed = gateway_activate(gateway=gateway, actor=self.actor)
+            self.stdout.write(f"{gateway}: {'activated' if changed else 'already active'}.")
 
     def _rotate(self, gateway: Any, options: dict[str, Any]) -> None:
         grace = options["grace"]
-        secret = gateway_rotate(gateway=gateway, secret=options["secret"], grace_seconds=grace)
+        secret = gateway_rotate(
+            gateway=gateway, secret=options["secret"], grace_seconds=grace, actor=self.actor
+        )
         if options["json"]:
             self.stdout.write(
                 json.dumps({"gateway_id": str(gateway.id), "kind": gateway.kind, "secret": secret})
