@@ -1,10 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apps.clients.models import Client
 from apps.clients.services import api_key_create, api_key_revoke, client_create
+from apps.core.commands import OperatorCommand
 from apps.inbound.models import Gateway
 from apps.inbound.services import gateway_create, gateway_rotate
 
@@ -12,25 +12,26 @@ DEMO_CLIENT = "Demo client"
 DEMO_GATEWAY = "Demo native gateway"
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create (or refresh) the demo client and demo native gateway and print their keys."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        client = Client.objects.filter(name=DEMO_CLIENT).first()
+        actor = self.actor
+        client = Client.objects.filter(name__iexact=DEMO_CLIENT).first()
         if client is None:
-            client, api_key = client_create(name=DEMO_CLIENT)
+            client, api_key = client_create(name=DEMO_CLIENT, actor=actor)
         else:
             # Keys are stored hashed, so the demo gets a fresh one each start.
             for old in client.api_keys.filter(revoked_at__isnull=True):
-                api_key_revoke(api_key=old)
-            api_key = api_key_create(client=client)
+                api_key_revoke(api_key=old, actor=actor)
+            api_key = api_key_create(client=client, actor=actor)
         gateway = Gateway.objects.filter(name=DEMO_GATEWAY, kind=Gateway.Kind.NATIVE).first()
         if gateway is None:
-            gateway, token = gateway_create(kind=Gateway.Kind.NATIVE, name=DEMO_GATEWAY)
+            gateway, token = gateway_create(kind=Gateway.Kind.NATIVE, name=DEMO_GATEWAY, actor=actor)
         else:
             # Tokens are stored hashed too: a fresh one each start, the old one revoked.
-            token = gateway_rotate(gateway=gateway, grace_seconds=0)
+            token = gateway_rotate(gateway=gateway, grace_seconds=0, actor=actor)
         self.stdout.write(self.style.SUCCESS("Demo credentials"))
         self.stdout.write(f"  client API key : {api_key}")
         self.stdout.write(f"  gateway token  : {token}")

@@ -2,11 +2,13 @@ import json
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from apps.clients.models import Client
+from apps.clients.selectors import client_get
 from apps.core import keys
+from apps.core.commands import OperatorCommand
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.redis import get_redis
@@ -19,7 +21,7 @@ from apps.onboarding.tasks import sms_validate_kick
 from .bootstrap_demo import DEMO_CLIENT
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Demo the whole flow for MOBILE: register it for a client, deliver ONBOARD:<hash> through a native "
         "gateway, wait for a worker's verdict and print it. Needs a running Celery worker."
@@ -32,9 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=15.0, help="Seconds to wait for the verdict")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        mobile = mobile_parse(options["mobile"])
+        client = self._client(options["client"])
         try:
-            mobile = mobile_parse(options["mobile"])
-            client = self._client(options["client"])
             registration = number_register(mobile=mobile, client_id=str(client.id))
         except ApplicationError as exc:
             raise CommandError(f"register refused ({exc.code}): {exc.detail}") from exc
@@ -50,10 +52,11 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps({"sms_uuid": result.uuid, "mobile_number": mobile.key, **verdict}))
 
     def _client(self, client_id: str | None) -> Client:
-        query = Client.objects.filter(id=client_id) if client_id else Client.objects.filter(name=DEMO_CLIENT)
-        client = query.first()
+        if client_id:
+            return client_get(client_id=client_id)
+        client = Client.objects.filter(name__iexact=DEMO_CLIENT).first()
         if client is None:
-            raise CommandError("No such client: run `manage.py bootstrap_demo` or pass --client.")
+            raise CommandError("No demo client: run `manage.py bootstrap_demo` or pass --client.")
         return client
 
     def _gateway(self) -> Any:

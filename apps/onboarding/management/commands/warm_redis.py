@@ -1,11 +1,12 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from apps.core.commands import OperatorCommand
 from apps.onboarding.services.repair import redis_repair
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Load verified numbers, the blacklist and credentials from PostgreSQL into Redis "
         "(what the repair task does on its own when Redis has lost its data)."
