@@ -4,10 +4,12 @@ The table grows by every verdict and registration, so the list avoids whole-tabl
 work: no full result count, a number search that hits the index, a streamed export.
 """
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.db import connection
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
@@ -83,6 +85,27 @@ class ClientFilter(admin.SimpleListFilter):
         return queryset.annotate(client_ids_text=as_text).filter(client_ids_text__contains=f'"{client_id}"')
 
 
+def gateway_names(ids: Iterable[str]) -> dict[str, str]:
+    """Gateway id (as events store it) -> name, in one query; ids that are no UUID are left out."""
+    wanted = set()
+    for raw in ids:
+        try:
+            wanted.add(uuid.UUID(raw))
+        except ValueError:
+            continue
+    return {str(pk): name for pk, name in Gateway.objects.filter(pk__in=wanted).values_list("pk", "name")}
+
+
+class MonitorEventChangeList(ChangeList):
+    """Names the gateways of the page's events with one query (events keep the id only)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        names = gateway_names(e.gateway_id for e in self.result_list if e.gateway_id)
+        for event in self.result_list:
+            event.gateway_name = names.get(event.gateway_id, "")
+
+
 @admin.register(MonitorEvent)
 class MonitorEventAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("occurred_at", "status", "reason", "mobile", "checks", "gateway")
@@ -97,7 +120,10 @@ class MonitorEventAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     actions = ["export_csv"]
     show_full_result_count = False
     list_per_page = 50
-    readonly_fields = ("checks",)
+    readonly_fields = ("checks", "gateway", "clients")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return MonitorEventChangeList
 
     @admin.display(description="checks")
     def checks(self, obj: MonitorEvent) -> SafeString | str:
@@ -109,14 +135,32 @@ class MonitorEventAdmin(MobileSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.display(description="gateway", ordering="gateway_id")
     def gateway(self, obj: MonitorEvent) -> SafeString | str:
-        """The id's first block, the whole id on hover: the gateway filter names them."""
+        """The gateway's name, its id on hover; a deleted gateway shows the id's first block."""
         if not obj.gateway_id:
             return ""
-        return format_html('<span title="{}">{}…</span>', obj.gateway_id, obj.gateway_id[:8])
+        name = getattr(obj, "gateway_name", None)
+        if name is None:  # the detail page: one event, one query
+            name = gateway_names([obj.gateway_id]).get(obj.gateway_id, "")
+        return format_html('<span title="{}">{}</span>', obj.gateway_id, name or f"{obj.gateway_id[:8]}…")
+
+    @admin.display(description="clients")
+    def clients(self, obj: MonitorEvent) -> str:
+        """The clients' names (the ids are in client_ids below)."""
+        ids = [i for i in obj.client_ids if _is_uuid(i)]
+        names = dict(Client.objects.filter(pk__in=ids).values_list("pk", "name"))
+        return ", ".join(names.get(uuid.UUID(i), f"{i[:8]}…") for i in ids) or "-"
 
     @admin.action(description="Export selected events as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[MonitorEvent]) -> StreamingHttpResponse:
         return csv_stream_response(filename="monitor_events.csv", header=EXPORT_HEADER, rows=_rows(queryset))
+
+
+def _is_uuid(raw: str) -> bool:
+    try:
+        uuid.UUID(str(raw))
+    except ValueError:
+        return False
+    return True
 
 
 def _rows(queryset: QuerySet[MonitorEvent]) -> Iterator[tuple[Any, ...]]:

@@ -144,3 +144,34 @@ def test_export_streams_the_selected_events_with_one_column_per_check(admin_clie
     checks = {name: exported[f"check_{name}"] for name in FAILED_BLACKLIST}
     assert checks == {name: str(code) for name, code in FAILED_BLACKLIST.items()}
     assert exported["event_id"] == row.event_id
+
+
+def test_the_list_names_each_events_gateway_in_one_query(
+    admin_client, make_gateway, django_assert_max_num_queries
+):
+    android, native = make_gateway("android"), make_gateway("native")
+    for i in range(10):
+        event(f"90000000{i:02d}", gateway_id=str(android.id if i % 2 else native.id))
+    gone = str(uuid.uuid4())
+    event("9000000099", gateway_id=gone)
+
+    response = admin_client.get(CHANGELIST)
+    page = response.content.decode()
+
+    names = {e.mobile: e.gateway_name for e in response.context["cl"].result_list}
+    assert names["9000000001"] == "android gateway" and names["9000000002"] == "native gateway"
+    assert f'<span title="{android.id}">android gateway</span>' in page
+    assert f"{gone[:8]}…" in page  # a gateway deleted since: its id's first block
+    with django_assert_max_num_queries(12):  # the page's queries do not grow with its rows
+        admin_client.get(CHANGELIST)
+
+
+def test_the_detail_page_names_the_gateway_and_the_clients(admin_client, make_gateway, make_client):
+    gateway = make_gateway("twilio")
+    acme = make_client("Acme Shop")
+    row = event("9876543210", gateway_id=str(gateway.id), client_ids=[acme.id, "not-a-uuid"])
+
+    page = admin_client.get(f"{CHANGELIST}{row.pk}/change/").content.decode()
+
+    assert "twilio gateway" in page
+    assert "Acme Shop" in page
