@@ -4,11 +4,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import apis as core_apis
-from apps.core.admin_views import dashboard_view
+from apps.core.admin_views import dashboard_view, dead_letter_list_view, dead_letters_view
 from apps.core.exceptions import error_body
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
+    path("admin/dead-letters/", admin.site.admin_view(dead_letters_view), name="admin-dead-letters"),
+    path(
+        "admin/dead-letters/<str:queue>/",
+        admin.site.admin_view(dead_letter_list_view),
+        name="admin-dead-letter-list",
+    ),
     path("admin/", admin.site.urls),
     path("", include("apps.onboarding.urls")),
     path("", include("apps.inbound.urls")),

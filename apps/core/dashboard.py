@@ -1,27 +1,37 @@
 """Read-only figures for the operator dashboard (/admin/dashboard/).
 
-Queue depths and lag, verdicts per hour, blacklist growth, worker heartbeat and Redis
-health. Key families are counted with SCAN, never KEYS (which blocks Redis for the
-whole keyspace and so the hot path with it), in one pass under a time budget: on a
-very large keyspace the counts are a lower bound and say so, rather than the page
-keeping a Redis connection busy for seconds.
+Queue depths, lag and dead letters, callbacks, verdicts per hour, blacklist growth,
+worker heartbeat and Redis health. Key families are counted with SCAN, never KEYS
+(which blocks Redis for the whole keyspace and so the hot path with it), in one pass
+under a time budget: on a very large keyspace the counts are a lower bound and say so,
+rather than the page keeping a Redis connection busy for seconds.
+
+Later features add their own panels (``dashboard_panel_register``) instead of editing
+this module: the blocked prefixes and notifications are meant to come that way.
 """
 
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import redis
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from apps.abuse.models import BlacklistAction
 from apps.audit.models import MonitorEvent
+from apps.clients.models import CallbackDelivery
 
 from . import keys
+from .broker import celery_queue_lengths
+from .charts import verdicts_chart
+from .health import background_workers_status
 from .redis import get_redis
 from .selectors import QueueStats, heartbeat_age, queue_stats
 
@@ -66,16 +76,55 @@ class RedisStats:
 
 
 @dataclass(frozen=True)
+class CallbackStats:
+    pending: int  # waiting for an attempt, first or retry
+    retrying: int  # of those, the ones that failed at least once
+    failed: int  # out of attempts, waiting for an operator
+    oldest_pending_at: datetime | None
+    celery_queue: int | None  # messages on the "callbacks" Celery queue; None: broker unreachable
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A panel another feature adds: a template (name or Template) rendered with ``panel``."""
+
+    title: str
+    template: Any
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+PanelSource = Callable[[], Panel | None]
+_PANEL_SOURCES: list[PanelSource] = []
+
+
+def dashboard_panel_register(source: PanelSource) -> None:
+    """Show ``source()``'s panel on the dashboard (None: nothing this time). Call it from
+    the feature's AppConfig.ready(); the page renders the panels after its own, in order."""
+    if source not in _PANEL_SOURCES:
+        _PANEL_SOURCES.append(source)
+
+
+def dashboard_panel_unregister(source: PanelSource) -> None:
+    if source in _PANEL_SOURCES:
+        _PANEL_SOURCES.remove(source)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     queues: list[QueueStats]
+    celery_queues: dict[str, int]
     heartbeat_age: float | None
     heartbeat_stale: bool
+    workers: str  # background_workers of /health: running, starting, stale, ...
+    callbacks: CallbackStats
     verdicts: list[HourlyVerdicts]
     verdict_peak: int
+    verdicts_chart: SafeString
     blacklist: list[DailyBlacklist]
     blacklist_peak: int
     redis: RedisStats | None
     redis_error: str
+    panels: list[Panel]
 
 
 def dashboard_get() -> Dashboard:
@@ -84,21 +133,39 @@ def dashboard_get() -> Dashboard:
     blacklist = blacklist_per_day()
     try:
         queues, age, stats = queue_stats(), heartbeat_age(), redis_stats()
+        celery_queues = celery_queue_lengths()
     except redis.RedisError as exc:
-        queues, age, stats, error = [], None, None, f"Redis is unreachable: {exc}"
+        queues, age, stats, celery_queues, error = [], None, None, {}, f"Redis is unreachable: {exc}"
     else:
         error = ""
     return Dashboard(
         queues=queues,
+        celery_queues=celery_queues,
         heartbeat_age=age,
         heartbeat_stale=age is None or age > settings.HEARTBEAT_STALE_AFTER,
+        workers=background_workers_status(),
+        callbacks=callback_stats(celery_queue=celery_queues.get("callbacks")),
         verdicts=verdicts,
         verdict_peak=max((v.valid + v.invalid for v in verdicts), default=0),
+        verdicts_chart=verdicts_chart(hours=verdicts, zone=timezone.get_current_timezone_name()),
         blacklist=blacklist,
         blacklist_peak=max((b.added for b in blacklist), default=0),
         redis=stats,
         redis_error=error,
+        panels=[panel for source in _PANEL_SOURCES if (panel := source()) is not None],
     )
+
+
+def callback_stats(*, celery_queue: int | None = None) -> CallbackStats:
+    """Deliveries pending (and how many of them are retrying) and failed, in one query."""
+    pending, failed = CallbackDelivery.Status.PENDING, CallbackDelivery.Status.FAILED
+    totals = CallbackDelivery.objects.filter(status__in=[pending, failed]).aggregate(
+        pending=Count("id", filter=Q(status=pending)),
+        retrying=Count("id", filter=Q(status=pending, attempts__gt=0)),
+        failed=Count("id", filter=Q(status=failed)),
+        oldest_pending_at=Min("created_at", filter=Q(status=pending)),
+    )
+    return CallbackStats(celery_queue=celery_queue, **totals)
 
 
 def verdicts_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[HourlyVerdicts]:

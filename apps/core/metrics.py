@@ -3,8 +3,9 @@
 HTTP request counts and latencies are recorded in each web process by
 ``MetricsMiddleware``; with PROMETHEUS_MULTIPROC_DIR set (gunicorn with several
 workers) prometheus_client aggregates them across processes. Queue lengths, lag,
-verdicts per check, drain and callback counts and set sizes live in Redis, so every
-process reports the same numbers for them at scrape time.
+verdicts per check, drain and callback counts and set sizes live in Redis, and the
+Celery queues on the broker's Redis, so every process reports the same numbers for them
+at scrape time.
 """
 
 import os
@@ -18,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import REGISTRY, Collector
 
 from . import keys
+from .broker import celery_queue_lengths
 from .redis import get_redis
 from .selectors import heartbeat_age, queue_stats
 
@@ -60,7 +62,7 @@ class BridgeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            metrics = [*self._queues(), *self._counters(), *self._sets()]
+            metrics = [*self._queues(), self._celery_queues(), *self._counters(), *self._sets()]
         except redis.RedisError:
             metrics = [_gauge("smsbridge_redis_up", "Whether Redis answered the scrape", 0)]
         yield from metrics
@@ -84,6 +86,16 @@ class BridgeCollector(Collector):
             for field, family in families.items():
                 family.add_metric([stats.name], getattr(stats, field))
         return list(families.values())
+
+    def _celery_queues(self) -> Metric:
+        """Messages waiting on each Celery queue: "callbacks" grows when client servers are
+        slow or the callbacks pool is down, "housekeeping" when the housekeeping pool is."""
+        family = GaugeMetricFamily(
+            "smsbridge_celery_queue_messages", "Messages waiting on a Celery queue", labels=["queue"]
+        )
+        for queue, length in celery_queue_lengths().items():
+            family.add_metric([queue], float(length))
+        return family
 
     def _counters(self) -> list[Metric]:
         r = get_redis()

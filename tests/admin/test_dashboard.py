@@ -1,14 +1,18 @@
 import json
+import re
 import time
 import uuid
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
+from django.template import Template
 from django.utils import timezone
 
 from apps.abuse.models import BlacklistAction
 from apps.audit.models import MonitorEvent
-from apps.core import dashboard, keys
+from apps.clients.models import CallbackDelivery, Client
+from apps.core import charts, dashboard, keys
 from apps.core.redis import get_redis
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +170,199 @@ def test_hours_are_bucketed_in_the_current_time_zone_even_with_a_half_hour_offse
     assert sum(h.valid + h.invalid for h in hours) == 2
     assert hours[-1].valid == 1
     assert hours[-1].hour.utcoffset() == timedelta(hours=5, minutes=30)
+
+
+# --- callbacks, dead letters, chart, refresh, panels ------------------------------------------
+def delivery(client, *, status: str = "pending", attempts: int = 0, age: timedelta = timedelta(0)):
+    row = CallbackDelivery.objects.create(
+        client=client,
+        event_id=uuid.uuid4().hex,
+        payload={"event": "number.verified"},
+        status=status,
+        attempts=attempts,
+        next_attempt_at=timezone.now(),
+    )
+    CallbackDelivery.objects.filter(id=row.id).update(created_at=timezone.now() - age)
+    return row
+
+
+def test_the_callbacks_panel_counts_pending_retrying_failed_and_the_celery_queue(admin_client, settings):
+    client = Client.objects.create(name="Panel client", webhook_url="https://app.example/hook")
+    delivery(client, age=timedelta(minutes=3))
+    delivery(client, attempts=2, age=timedelta(hours=2))
+    delivery(client, status="failed", attempts=3)
+    delivery(client, status="delivered", attempts=1)
+    # The broker role on the per-test data DB, so the session's workers never see these.
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    get_redis("broker").lpush("callbacks", "m1", "m2")
+
+    response = admin_client.get(URL)
+
+    callbacks = response.context["dashboard"].callbacks
+    assert (callbacks.pending, callbacks.retrying, callbacks.failed, callbacks.celery_queue) == (2, 1, 1, 2)
+    assert timezone.now() - callbacks.oldest_pending_at >= timedelta(hours=2)
+    panel = section(response, "dash-callbacks")
+    assert "Callbacks to client apps" in panel
+    assert "2\xa0hours ago" in panel
+    assert "/admin/clients/callbackdelivery/?status__exact=failed" in panel
+    assert response.context["dashboard"].celery_queues == {"celery": 0, "callbacks": 2, "housekeeping": 0}
+
+
+def test_dead_letters_are_counted_per_queue_and_link_to_their_list(admin_client):
+    poisoned = json.dumps({"event_id": "e-poison", "status": "valid", "created_at": "not a time"})
+    get_redis().lpush(keys.dead_letter(keys.sms_monitor_queue()), poisoned, "not json at all")
+
+    response = admin_client.get(URL)
+    page = admin_client.get("/admin/dead-letters/monitor/")
+    overview = admin_client.get("/admin/dead-letters/")
+
+    monitor = next(q for q in response.context["dashboard"].queues if q.name == "monitor")
+    assert monitor.dead == 2
+    assert 'href="/admin/dead-letters/monitor/"' in section(response, "dash-queues")
+    assert page.status_code == 200
+    items = page.context["page"].items
+    assert [i.position for i in items] == [0, 1]
+    assert items[0].raw == "not json at all" and items[1].summary["event_id"] == "e-poison"
+    text = page.content.decode()
+    assert "2 items in <code>sms_monitor_queue:dead</code>" in text
+    assert "&quot;event_id&quot;: &quot;e-poison&quot;" in text  # the whole item, pretty-printed
+    assert overview.context["counts"] == {"inbound": 0, "monitor": 2, "blacklist": 0, "out_sms": 0}
+    assert 'href="/admin/dead-letters/monitor/"' in overview.content.decode()
+
+
+def test_dead_letters_are_paged_and_unknown_queues_are_404(admin_client):
+    get_redis().lpush(keys.dead_letter(keys.blacklist_queue()), *[json.dumps({"n": i}) for i in range(60)])
+
+    second = admin_client.get("/admin/dead-letters/blacklist/?page=2").context["page"]
+
+    assert (second.total, second.page, second.pages, len(second.items)) == (60, 2, 2, 10)
+    assert second.items[0].position == 50 and second.items[0].summary == {}
+    assert admin_client.get("/admin/dead-letters/nope/").status_code == 404
+
+
+def test_the_dead_letter_pages_are_for_staff_only(client):
+    for path in ("/admin/dead-letters/", "/admin/dead-letters/monitor/"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_verdicts_are_an_svg_chart_with_a_valid_and_an_invalid_bar_per_hour(admin_client):
+    verdict("valid", this_hour(0.5))
+    verdict("valid", this_hour(0.25))
+    verdict("invalid", timedelta(hours=2))
+
+    response = admin_client.get(URL)
+
+    chart = section(response, "dash-verdicts")
+    assert chart.count("<svg") == 1
+    assert chart.count('class="dash-bar-valid"') == 24
+    assert chart.count('class="dash-bar-invalid"') == 24
+    assert "verdicts per hour" in chart and f"hour ({timezone.get_current_timezone_name()})" in chart
+    assert len(re.findall(r">\d\d:00</text>", chart)) == 8  # an hour label every 3 hours
+    assert f"{timezone.localtime():%a %H}:00: 2 valid</title>" in chart
+    assert "<table" not in chart  # no more 24 rows of mostly zeros
+
+
+def test_the_chart_scales_its_count_axis_to_a_round_ceiling():
+    assert [charts._nice_ceiling(n) for n in (0, 1, 2, 3, 7, 10, 11, 75, 101, 4000)] == [
+        1, 1, 2, 5, 10, 10, 20, 100, 200, 5000,
+    ]  # fmt: skip
+
+
+def test_the_dashboard_refreshes_itself_every_10_s_until_paused(admin_client):
+    live = admin_client.get(URL).content.decode()
+    paused = admin_client.get(URL + "?refresh=off").content.decode()
+
+    assert '<meta http-equiv="refresh" content="10">' in live
+    assert 'href="?refresh=off">Pause</a>' in live
+    assert 'http-equiv="refresh"' not in paused
+    assert f'href="{URL}">Resume</a>' in paused
+
+
+def test_the_workers_row_says_starting_before_the_first_heartbeat(admin_client):
+    get_redis().set(keys.heartbeat_started(), time.time())
+
+    response = admin_client.get(URL)
+
+    assert response.context["dashboard"].workers == "starting"
+    assert "starting: no heartbeat yet" in section(response, "dash-queues")
+
+
+def test_a_feature_adds_its_own_panel_through_the_registry(admin_client):
+    template = Template('<p id="blocked">{{ panel.context.prefixes }} blocked</p>')
+
+    def blocked_prefixes() -> dashboard.Panel:
+        return dashboard.Panel(title="Blocked prefixes", template=template, context={"prefixes": 3})
+
+    dashboard.dashboard_panel_register(blocked_prefixes)
+    try:
+        page = admin_client.get(URL).content.decode()
+    finally:
+        dashboard.dashboard_panel_unregister(blocked_prefixes)
+
+    assert "<h2>Blocked prefixes</h2>" in page and '<p id="blocked">3 blocked</p>' in page
+    assert "Blocked prefixes" not in admin_client.get(URL).content.decode()
+
+
+# --- fits a 1280 px screen (an estimate from the HTML, as tests/admin/test_list_widths.py does) ----
+SCREEN, NAV_SIDEBAR, CONTENT_PADDING, SCROLLBAR, GAP = 1280, 275 + 23, 2 * 40, 15, 20
+COLUMN = (SCREEN - NAV_SIDEBAR - CONTENT_PADDING - SCROLLBAR - GAP) / 2  # two grid columns
+PX_PER_CHAR, CELL_PADDING = 7.0, 2 * 10
+
+
+class _Tables(HTMLParser):
+    """Per table in the dashboard grid, per column, the widest word that cannot wrap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict[int, float]] = []
+        self._column = -1
+        self._nowrap = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append({})
+        elif tag == "tr":
+            self._column = -1
+        elif tag in {"td", "th"}:
+            self._column += 1
+        elif tag == "code":
+            self._nowrap += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code":
+            self._nowrap -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.tables or self._column < 0:
+            return
+        words = [data.strip()] if self._nowrap else data.split()
+        widest = max((len(w) * PX_PER_CHAR for w in words), default=0)
+        table = self.tables[-1]
+        table[self._column] = max(table.get(self._column, 0), widest)
+
+
+def test_the_dashboard_tables_fit_beside_each_other_on_a_1280_px_screen(admin_client, settings):
+    seed_redis()
+    client = Client.objects.create(name="Width client", webhook_url="https://app.example/hook")
+    delivery(client, status="failed", attempts=8, age=timedelta(days=3))
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+
+    page = admin_client.get(URL).content.decode()
+    parser = _Tables()
+    parser.feed(page[page.index('<div class="dash-grid">') :])  # not the admin's own sidebar
+
+    assert len(parser.tables) == 5  # queues, Celery queues, callbacks, blacklist, Redis
+    for table in parser.tables:
+        needed = sum(width + CELL_PADDING for width in table.values())
+        assert needed <= COLUMN, f"a table needs {needed:.0f} px, a column has {COLUMN:.0f}: {table}"
+    assert "minmax(400px, 1fr)" in admin_client.get(URL).content.decode()
+    assert 2 * 400 + GAP <= SCREEN - NAV_SIDEBAR - CONTENT_PADDING - SCROLLBAR  # two columns, not one
+
+
+def section(response, element_id: str) -> str:
+    """The HTML of the dashboard module with this id."""
+    page = response.content.decode()
+    start = page.index(f'id="{element_id}"')
+    end = page.find('<div class="module', start)
+    return page[start : end if end != -1 else len(page)]

@@ -88,3 +88,20 @@ def test_log_records_come_out_as_one_masked_json_object_a_line():
     assert entry["message"] == "verified ******3210"
     assert entry["level"] == "INFO"
     assert "\n" not in line
+
+
+def test_metrics_report_each_celery_queue_and_the_dead_letters_of_each_queue(api, settings):
+    # The broker role on the per-test data DB, so the session's workers never see these.
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    r = get_redis()
+    r.lpush("callbacks", "m1", "m2", "m3")
+    r.lpush("callbacks\x06\x163", "m4")  # kombu keeps priority 3 apart
+    r.lpush(keys.dead_letter(keys.blacklist_queue()), "{}")
+
+    text = scrape(api)
+
+    assert 'smsbridge_celery_queue_messages{queue="callbacks"} 4.0' in text
+    assert 'smsbridge_celery_queue_messages{queue="celery"} 0.0' in text
+    assert 'smsbridge_celery_queue_messages{queue="housekeeping"} 0.0' in text
+    assert 'smsbridge_queue_dead_letters{queue="blacklist"} 1.0' in text
+    assert 'smsbridge_queue_dead_letters{queue="monitor"} 0.0' in text
