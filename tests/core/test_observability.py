@@ -1,7 +1,10 @@
 import json
 import logging
+import time
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from apps.core import keys
 from apps.core.logging import JsonFormatter, MaskMobileFilter, mask_mobiles
@@ -105,3 +108,21 @@ def test_metrics_report_each_celery_queue_and_the_dead_letters_of_each_queue(api
     assert 'smsbridge_celery_queue_messages{queue="housekeeping"} 0.0' in text
     assert 'smsbridge_queue_dead_letters{queue="blacklist"} 1.0' in text
     assert 'smsbridge_queue_dead_letters{queue="monitor"} 0.0' in text
+
+
+def test_bridge_status_shows_the_celery_queues_and_says_when_no_heartbeat_ran_yet(settings):
+    settings.CELERY_BROKER_URL = settings.REDIS_URL  # as above: not the session's broker
+    r = get_redis()
+    r.lpush("housekeeping", "tick")
+    r.set(keys.heartbeat_started(), time.time())
+    r.lpush(keys.dead_letter(keys.sms_monitor_queue()), "{}")
+
+    out, as_json = StringIO(), StringIO()
+    call_command("bridge_status", stdout=out)
+    call_command("bridge_status", "--json", stdout=as_json)
+
+    text = out.getvalue()
+    assert "background workers: starting (no heartbeat yet)" in text
+    assert "celery queues (messages waiting): celery 0  callbacks 0  housekeeping 1" in text
+    assert "/admin/dead-letters/" in text
+    assert json.loads(as_json.getvalue())["celery_queues"] == {"celery": 0, "callbacks": 0, "housekeeping": 1}
