@@ -1,5 +1,7 @@
 """The Operator log page: who changed what, read-only, filterable, searchable."""
 
+from typing import Any
+
 import pytest
 from django.utils import timezone
 
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/core/operatoraction/"
 
 
-def record(action: str, actor: str, source: str = "admin", **fields: str) -> OperatorAction:
+def record(action: str, actor: str, source: str = "admin", **fields: Any) -> OperatorAction:
     return operator_action_record(actor=Actor(name=actor, source=source), action=action, **fields)
 
 
