@@ -31,8 +31,20 @@ def _worker_setup(conf: Any, options: dict[str, Any], **_: Any) -> None:
     queues = set(options.get("queues") or [])
     if queues == {HOUSEKEEPING_QUEUE}:
         conf.worker_send_task_events = False
+        _refuse_remote_enable_events()
     if not queues or HOUSEKEEPING_QUEUE in queues:
         _start_record()
+
+
+def _refuse_remote_enable_events() -> None:
+    """Keep task events off when asked over the broker: Flower sends every worker the
+    ``enable_events`` control command every few seconds, which would turn them back on.
+    Replaces that command in this process only (the housekeeping pool's)."""
+    from celery.worker.control import control_command
+
+    @control_command(name="enable_events")
+    def _task_events_stay_off(state: Any) -> dict[str, str]:
+        return {"ok": "task events stay off in the housekeeping pool"}
 
 
 @beat_init.connect

@@ -3,12 +3,15 @@ Flower lists the work triggered by SMS and callbacks, not a dozen timer tasks a 
 
 import time
 
+import requests
+from celery import Celery
+
 import celeryconfig
 from apps.core import keys
 from smsbridge.celery import app
 from tests.core.test_logging import housekeeping_pool
 from tests.events import task_events
-from tests.processes import CeleryProcess, cluster, wait_until
+from tests.processes import CeleryProcess, cluster, free_port, wait_until
 
 VALIDATE = "apps.onboarding.tasks.sms_validate_task"
 
@@ -53,3 +56,77 @@ def test_the_housekeeping_pool_and_beat_send_no_task_events_while_real_work_does
         worker_side = [e for e in events.of_type("task-") if e["type"] != "task-sent"]  # sent: by this test
         assert {e["uuid"] for e in worker_side} == {kicked.id}
         assert {e["hostname"].partition("@")[0] for e in worker_side} == {"main"}
+
+
+FLOWER_AUTH = "ops:a-long-enough-password-for-flower"
+
+
+def flower(c) -> tuple[CeleryProcess, str]:
+    port = free_port()
+    args = [
+        "flower",
+        "--conf=./flowerconfig.py",
+        f"--port={port}",
+        "--address=127.0.0.1",
+        f"--basic-auth={FLOWER_AUTH}",
+    ]
+    proc = CeleryProcess(args, c.env, c.workdir / "flower.log")
+    proc.start()
+    c.workers.append(proc)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def flower_get(base: str, path: str) -> object:
+    user, _, password = FLOWER_AUTH.partition(":")
+    return requests.get(base + path, auth=(user, password), timeout=5).json()
+
+
+def flower_answers(base: str) -> bool:
+    try:
+        return isinstance(flower_get(base, "/api/workers"), dict)
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def test_flowers_task_list_shows_the_kicked_work_and_no_tick_even_after_it_enables_events(database_url):
+    with cluster(database_url) as c:
+        r = c.data()
+        r.set(keys.redis_ready(), time.time())
+        remote = cluster_app(c)
+        _, base = flower(c)
+        housekeeping_pool(c)
+        main_pool(c)
+        wait_until(lambda: flower_answers(base) and len(remote.control.ping(timeout=1)) == 2, 60, c.logs())
+        # What Flower sends every few seconds; the housekeeping pool declines.
+        replies = remote.control.broadcast("enable_events", reply=True, timeout=2)
+        c.beat()
+        runs = int(r.get(keys.heartbeat_runs()) or 0)
+        wait_until(lambda: int(r.get(keys.heartbeat_runs()) or 0) >= runs + 5, 60, "ticks\n" + c.logs())
+        kicked = remote.send_task(VALIDATE, queue="celery")
+        wait_until(lambda: kicked.id in flower_tasks(base), 30, "the kick in Flower\n" + c.logs())
+
+        tasks = flower_tasks(base)
+        workers = flower_get(base, "/api/workers?refresh=1")
+
+    answers = {host.partition("@")[0]: answer for reply in replies for host, answer in reply.items()}
+    assert answers["housekeeping"] == {"ok": "task events stay off in the housekeeping pool"}
+    assert set(tasks) == {kicked.id}, sorted(t["name"] for t in tasks.values())
+    assert isinstance(workers, dict) and any(name.startswith("housekeeping@") for name in workers)
+
+
+def cluster_app(c) -> Celery:
+    """A Celery app that talks to this cluster's broker (the project's app talks to the suite's).
+
+    Read and write URLs are set apart: Celery prefers CELERY_BROKER_URL from the
+    environment, which points at the suite's broker, to a plain broker URL.
+    """
+    url = c.redis.url(1)
+    remote = Celery("cluster-probe", broker=url)
+    remote.conf.update(broker_read_url=url, broker_write_url=url, accept_content=["json"])
+    return remote
+
+
+def flower_tasks(base: str) -> dict:
+    tasks = flower_get(base, "/api/tasks")
+    assert isinstance(tasks, dict), tasks
+    return tasks
