@@ -41,6 +41,7 @@ broker_connection_retry_on_startup = True
 # Publishing from a web request must fail fast, not hang, when the broker is away.
 broker_connection_timeout = 2
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Task events for Flower; off in the housekeeping pool and for beat's sends (smsbridge/celery.py).
 worker_send_task_events = True
 
 # Callbacks wait on other people's servers (up to CALLBACK_TIMEOUT_SECONDS each), so they
