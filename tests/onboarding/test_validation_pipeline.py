@@ -193,3 +193,17 @@ def test_a_batch_left_behind_by_a_dead_worker_is_judged_once(api, gateway, regis
     events = [json.loads(e) for e in get_redis().lrange(keys.sms_monitor_queue(), 0, -1)]
     assert [e["status"] for e in events if e["status"] != "onboard_requested"] == ["valid"]
     assert queue_depth(keys.sms_inbound_queue()) == 0
+
+
+def test_an_sms_queued_while_a_wake_up_was_pending_is_judged_and_the_next_one_wakes_a_worker(api, gateway):
+    get_redis().set(keys.sms_inbound_kick(), "1", px=60_000)  # a task was just woken for an earlier SMS
+    first = send_native(api, gateway.secret, NUMBER, "junk", message_id="during")
+    assert get_redis().exists(keys.sms_inbound_kick())  # so this SMS woke nobody
+
+    sms_validate_pending()  # the woken task's run
+
+    assert get_redis().get(keys.sms_verdict(first.json()["uuid"]))
+    assert not get_redis().exists(keys.sms_inbound_kick())
+    assert queue_depth(keys.sms_inbound_queue()) == 0
+    send_native(api, gateway.secret, NUMBER, "junk", message_id="after")
+    assert get_redis().exists(keys.sms_inbound_kick())  # the next SMS set the mark: it woke a worker

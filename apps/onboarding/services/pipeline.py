@@ -18,7 +18,7 @@ from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
-from apps.core.queues import Batch, batch_ack, queue_drain
+from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
 from apps.core.redis import get_redis
 from apps.core.system_settings import Settings, system_settings_get
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 VALIDATE_LOCK = "sms_validate"
 MAX_BATCHES_PER_RUN = 500  # bounds one task run; the next kick or beat tick continues
+WAKE_RECHECKS = 3  # drains per run while SMS keep arriving between the drain and the mark
 
 
 def sms_validate_pending(*, batch_size: int | None = None) -> int:
@@ -41,13 +42,21 @@ def sms_validate_pending(*, batch_size: int | None = None) -> int:
     """
     if not redis_ensure_ready():
         return 0
-    return queue_drain(
-        queue=keys.sms_inbound_queue(),
-        lock=VALIDATE_LOCK,
-        sink=sms_validate_batch,
-        batch_size=batch_size or settings.INBOUND_BATCH_SIZE,
-        max_batches=MAX_BATCHES_PER_RUN,
-    )
+    judged = 0
+    for _ in range(WAKE_RECHECKS):
+        judged += queue_drain(
+            queue=keys.sms_inbound_queue(),
+            lock=VALIDATE_LOCK,
+            sink=sms_validate_batch,
+            batch_size=batch_size or settings.INBOUND_BATCH_SIZE,
+            max_batches=MAX_BATCHES_PER_RUN,
+        )
+        # An SMS queued while the wake-up mark was still set woke nobody: clear the mark
+        # so the next one queues a task, then look once more for any that came before.
+        get_redis().delete(keys.sms_inbound_kick())
+        if not queue_depth(keys.sms_inbound_queue()):
+            break
+    return judged
 
 
 def sms_validate_batch(batch: Batch) -> int:
