@@ -118,10 +118,11 @@ def cluster_app(c) -> Celery:
     """A Celery app that talks to this cluster's broker (the project's app talks to the suite's).
 
     Read and write URLs are set apart: Celery prefers CELERY_BROKER_URL from the
-    environment, which points at the suite's broker, to a plain broker URL.
+    environment, which points at the suite's broker, to a plain broker URL. It never
+    becomes the current app, which shared tasks (``task.delay()``) would then use.
     """
     url = c.redis.url(1)
-    remote = Celery("cluster-probe", broker=url)
+    remote = Celery("cluster-probe", broker=url, set_as_current=False)
     remote.conf.update(broker_read_url=url, broker_write_url=url, accept_content=["json"])
     return remote
 
