@@ -96,9 +96,11 @@ def test_flowers_task_list_shows_the_kicked_work_and_no_tick_even_after_it_enabl
         _, base = flower(c)
         housekeeping_pool(c)
         main_pool(c)
-        wait_until(lambda: flower_answers(base) and len(remote.control.ping(timeout=1)) == 2, 60, c.logs())
+        wait_until(
+            lambda: flower_answers(base) and len(remote.control.ping(timeout=1) or []) == 2, 60, c.logs()
+        )
         # What Flower sends every few seconds; the housekeeping pool declines.
-        replies = remote.control.broadcast("enable_events", reply=True, timeout=2)
+        replies = remote.control.broadcast("enable_events", reply=True, timeout=2) or []
         c.beat()
         runs = int(r.get(keys.heartbeat_runs()) or 0)
         wait_until(lambda: int(r.get(keys.heartbeat_runs()) or 0) >= runs + 5, 60, "ticks\n" + c.logs())
