@@ -204,14 +204,3 @@ def celery_worker(celery_processes: CeleryProcesses, transactional_db: None) -> 
 def database_url(transactional_db: None) -> str:
     """The test database's URL, for processes a test starts itself (committed data only)."""
     return _celery_env()["DATABASE_URL"]
-
-
-def wait_for(predicate: Any, *, timeout: float = 15.0, interval: float = 0.05, message: str = "") -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail with ``message`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(message or f"condition not met within {timeout} s")

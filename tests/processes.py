@@ -21,6 +21,8 @@ from typing import Any
 
 import redis
 
+from tests.polling import wait_for
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,16 +30,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class RedisServer:
@@ -54,7 +46,7 @@ class RedisServer:
             start_new_session=True,
         )  # fmt: skip
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        wait_until(lambda: _pings(client), 10, f"redis on port {self.port}")
+        wait_for(lambda: _pings(client), timeout=10, message=f"redis on port {self.port}")
 
     def kill(self) -> None:
         """kill -9: Redis loses everything (no persistence), like a crashed instance."""

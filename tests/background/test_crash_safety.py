@@ -13,7 +13,8 @@ from apps.audit.models import MonitorEvent
 from apps.core import keys
 from apps.core.queues import queue_depth
 from apps.onboarding.models import OutSms
-from tests.processes import Cluster, cluster, wait_until
+from tests.polling import wait_for
+from tests.processes import Cluster, cluster
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +40,10 @@ def kill_workers_until_drained(c: Cluster, queue: str, *, timeout: float = 240) 
         # worker finishes most batches before a late kill, which would prove nothing.
         if kills < 8 or (not mid_batch and kills < 30):
             # Wait until the worker is inside a batch, then at once or a random moment more.
-            wait_until(
-                lambda: r.zcard(keys.batch_index(queue)) or not queue_depth(queue, client=r), 60, "a claim"
+            wait_for(
+                lambda: r.zcard(keys.batch_index(queue)) or not queue_depth(queue, client=r),
+                timeout=60,
+                message="a claim",
             )
             time.sleep(random.choice((0.0, random.uniform(0, 0.05))))
             worker.kill9()
@@ -111,9 +114,21 @@ def test_every_acknowledged_sms_gets_exactly_one_verdict_through_worker_kills(da
             sent.append(reply.json()["uuid"])
         c.beat()
         assert kill_workers_until_drained(c, keys.sms_inbound_queue()) >= 1
-        verdicts = wait_until(lambda: _all_verdicts(c, sent), 60, "a verdict for every SMS:\n" + c.logs())
-        wait_until(lambda: queue_depth(keys.sms_monitor_queue(), client=c.data()) == 0, 60, "monitor drain")
-        wait_until(lambda: queue_depth(keys.out_sms_queue(), client=c.data()) == 0, 60, "out_sms drain")
+        verdicts = wait_for(
+            lambda: _all_verdicts(c, sent),
+            timeout=60,
+            message=lambda: "a verdict for every SMS:\n" + c.logs(),
+        )
+        wait_for(
+            lambda: queue_depth(keys.sms_monitor_queue(), client=c.data()) == 0,
+            timeout=60,
+            message="monitor drain",
+        )
+        wait_for(
+            lambda: queue_depth(keys.out_sms_queue(), client=c.data()) == 0,
+            timeout=60,
+            message="out_sms drain",
+        )
         for queue in (keys.sms_inbound_queue(), keys.sms_monitor_queue(), keys.out_sms_queue()):
             assert c.data().llen(keys.dead_letter(queue)) == 0, queue
 

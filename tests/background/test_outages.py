@@ -10,7 +10,8 @@ from apps.core import keys
 from apps.core.system_settings import system_settings_get
 from apps.onboarding.models import OutSms
 from tests.helpers import client_and_gateway, send_native
-from tests.processes import TcpProxy, cluster, wait_until
+from tests.polling import wait_for
+from tests.processes import TcpProxy, cluster
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +29,16 @@ def test_redis_restarted_empty_is_repaired_from_postgresql_on_its_own(database_u
         body = api.get("/onboard/register/9876543210", **creds.auth).json()["sms_body"]
         send_native(api, token, "9876543210", body)
         blacklist_add(mobile=mobile_parse("9876543299"), source="test")
-        wait_until(
-            lambda: OutSms.objects.filter(local_mobile="9876543210").exists(), 30, "out_sms row\n" + c.logs()
+        wait_for(
+            lambda: OutSms.objects.filter(local_mobile="9876543210").exists(),
+            timeout=30,
+            message=lambda: "out_sms row\n" + c.logs(),
         )
-        wait_until(lambda: BlacklistEntry.objects.filter(mobile="9876543299").exists(), 30, "blacklist row")
+        wait_for(
+            lambda: BlacklistEntry.objects.filter(mobile="9876543299").exists(),
+            timeout=30,
+            message="blacklist row",
+        )
 
         c.redis.kill()  # no persistence: everything in Redis is gone
         c.redis.start()
@@ -40,10 +47,10 @@ def test_redis_restarted_empty_is_repaired_from_postgresql_on_its_own(database_u
         first = api.get("/onboard/register/9876543210", **creds.auth)
         assert first.status_code in {409, 503}
         try:
-            wait_until(
+            wait_for(
                 lambda: api.get("/onboard/register/9876543210", **creds.auth).status_code == 409,
-                60,
-                "the verified set to come back",
+                timeout=60,
+                message="the verified set to come back",
             )
         except AssertionError:
             c.dump_stacks()
@@ -73,8 +80,10 @@ def test_postgresql_unreachable_delays_the_drains_and_loses_nothing(
                     body = api.get(f"/onboard/register/{number}", **creds.auth).json()["sms_body"]
                     assert send_native(api, token, number, body).status_code == 202
             r = c.data()
-            wait_until(
-                lambda: r.scard(keys.out_sms_numbers()) == len(numbers), 30, "verdicts in Redis\n" + c.logs()
+            wait_for(
+                lambda: r.scard(keys.out_sms_numbers()) == len(numbers),
+                timeout=30,
+                message=lambda: "verdicts in Redis\n" + c.logs(),
             )
             time.sleep(3)  # several drain ticks fail while the database is away
             assert OutSms.objects.count() == 0
@@ -82,11 +91,15 @@ def test_postgresql_unreachable_delays_the_drains_and_loses_nothing(
 
             proxy.restore()
 
-            wait_until(
-                lambda: OutSms.objects.count() == len(numbers), 60, "out_sms after recovery\n" + c.logs()
+            wait_for(
+                lambda: OutSms.objects.count() == len(numbers),
+                timeout=60,
+                message=lambda: "out_sms after recovery\n" + c.logs(),
             )
-            wait_until(
-                lambda: MonitorEvent.objects.filter(status="valid").count() == len(numbers), 60, "audit"
+            wait_for(
+                lambda: MonitorEvent.objects.filter(status="valid").count() == len(numbers),
+                timeout=60,
+                message="audit",
             )
     finally:
         proxy.close()
@@ -99,7 +112,9 @@ def test_with_two_beats_each_periodic_task_runs_once_per_interval_and_one_takes_
         r = c.data()
         c.worker()
         first, second = c.beat(), c.beat()
-        wait_until(lambda: r.get(keys.heartbeat_runs()), 30, "a first heartbeat\n" + c.logs())
+        wait_for(
+            lambda: r.get(keys.heartbeat_runs()), timeout=30, message=lambda: "a first heartbeat\n" + c.logs()
+        )
         start = int(r.get(keys.heartbeat_runs()) or 0)
         time.sleep(10)
         runs = int(r.get(keys.heartbeat_runs()) or 0) - start
@@ -108,10 +123,10 @@ def test_with_two_beats_each_periodic_task_runs_once_per_interval_and_one_takes_
         active = first if "acquired the scheduling lock" in (c.workdir / "beat0.log").read_text() else second
         active.kill9()
         before = int(r.get(keys.heartbeat_runs()) or 0)
-        wait_until(
+        wait_for(
             lambda: int(r.get(keys.heartbeat_runs()) or 0) > before + 3,
-            45,
-            "the standby beat to take over\n" + c.logs(),
+            timeout=45,
+            message=lambda: "the standby beat to take over\n" + c.logs(),
         )
 
 
@@ -122,5 +137,9 @@ def test_heartbeats_make_health_report_running_workers(database_url, settings, a
         assert api.get("/health").json()["background_workers"] == "not_running"
         c.worker()
         c.beat()
-        wait_until(lambda: api.get("/health").json()["background_workers"] == "running", 30, c.logs())
+        wait_for(
+            lambda: api.get("/health").json()["background_workers"] == "running",
+            timeout=30,
+            message=c.logs,
+        )
         assert api.get("/health").json()["status"] == "healthy"

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from apps.clients.models import CallbackDelivery
 from apps.clients.tasks import CallbackAttemptFailed
-from tests.conftest import wait_for
 from tests.events import task_events
+from tests.polling import wait_for
 
 DELIVER = "apps.clients.tasks.callback_deliver_task"
 
@@ -48,7 +48,7 @@ def test_a_failing_webhook_is_a_retried_then_a_failed_celery_task(celery_worker,
         wait_for(
             lambda: CallbackDelivery.objects.get(id=delivery.id).status == "failed",
             timeout=60,
-            message=celery_worker.logs(),
+            message=celery_worker.logs,
         )
         ids = wait_for(
             lambda: attempts_reported(events, delivery, settings.CALLBACK_MAX_ATTEMPTS), timeout=30
@@ -73,7 +73,7 @@ def test_a_delivered_webhook_is_a_successful_celery_task(celery_worker, make_cli
         wait_for(
             lambda: CallbackDelivery.objects.get(id=delivery.id).status == "delivered",
             timeout=30,
-            message=celery_worker.logs(),
+            message=celery_worker.logs,
         )
         ids = wait_for(lambda: attempts_reported(events, delivery, 1), timeout=30)
 

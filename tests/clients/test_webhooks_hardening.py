@@ -21,7 +21,7 @@ from apps.clients.models import CallbackDelivery, Client
 from apps.clients.webhooks import RESPONSE_KEEP_BYTES, callback_deliver
 from apps.core.safe_http import http_post_bounded
 from smsbridge.celery import app
-from tests.processes import wait_until
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -337,7 +337,11 @@ def kill_mid_delivery(database_url: str, delivery: CallbackDelivery, server: Loc
         start_new_session=True,
     )
     try:
-        wait_until(lambda: server.connections > seen or proc.poll() is not None, 60, "the POST to start")
+        wait_for(
+            lambda: server.connections > seen or proc.poll() is not None,
+            timeout=60,
+            message="the POST to start",
+        )
         assert proc.poll() is None, "the delivery process ended by itself"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -399,8 +403,10 @@ def test_a_callback_queued_in_a_transaction_is_delivered_by_a_callbacks_consumer
     with transaction.atomic():
         callbacks_queue_on_commit(event_ids=[delivery.event_id])
 
-    wait_until(
-        lambda: CallbackDelivery.objects.get(id=delivery.id).status == "delivered", 30, celery_worker.logs()
+    wait_for(
+        lambda: CallbackDelivery.objects.get(id=delivery.id).status == "delivered",
+        timeout=30,
+        message=celery_worker.logs,
     )
     consumed = app.control.inspect(timeout=2).active_queues() or {}
     assert any("callbacks" in {q["name"] for q in queues} for queues in consumed.values()), json.dumps(

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from tests.helpers import jasmin_params
-from tests.processes import free_port, wait_until
+from tests.polling import wait_for
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "9876543210"
@@ -45,7 +46,7 @@ def gunicorn(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(base) or proc.poll() is not None, 60, "gunicorn to answer")
+        wait_for(lambda: _answers(base) or proc.poll() is not None, timeout=60, message="gunicorn to answer")
         assert proc.poll() is None, log.read_text()
         yield base, log
     finally:
@@ -78,7 +79,11 @@ def test_the_access_log_carries_neither_the_jasmin_token_nor_the_number(gunicorn
 
     assert jasmin.status_code == 200 and jasmin.text == "ACK/Jasmin"
     assert register.status_code == plain.status_code == 401  # no API key: still logged
-    wait_until(lambda: log.read_text().count('"GET /onboard/status/') == 1, 10, "the access log lines")
+    wait_for(
+        lambda: log.read_text().count('"GET /onboard/status/') == 1,
+        timeout=10,
+        message="the access log lines",
+    )
     text = log.read_text()
     assert f'"POST /sms/receive/jasmin/{gateway.id} HTTP/1.1" 200' in text
     assert token not in text and "token=" not in text

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from apps.clients.models import ApiKey, Client
 from apps.clients.services import api_key_hash
 from apps.inbound.models import Gateway
-from tests.conftest import wait_for
+from tests.polling import wait_for
 
 
 def run(*args: str) -> str:

@@ -176,7 +176,7 @@ def test_flower_starts_with_real_credentials(tmp_path):
     try:
         import urllib.request
 
-        from tests.processes import wait_until
+        from tests.polling import wait_for
 
         def answers() -> bool:
             try:
@@ -184,7 +184,7 @@ def test_flower_starts_with_real_credentials(tmp_path):
             except OSError:
                 return proc.poll() is not None  # stop waiting if it died
 
-        wait_until(answers, 60, "Flower to listen")
+        wait_for(answers, timeout=60, message="Flower to listen")
         assert proc.poll() is None, (tmp_path / "flower.log").read_text()
     finally:
         proc.terminate()

@@ -5,7 +5,8 @@ import pytest
 from apps.core import health, keys
 from apps.core.redis import get_redis
 from tests.core.test_logging import housekeeping_pool
-from tests.processes import cluster, wait_until
+from tests.polling import wait_for
+from tests.processes import cluster
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,6 @@ def test_health_says_starting_from_the_first_process_start_then_running(database
                 seen.append(workers)
             return workers
 
-        wait_until(lambda: state() == "running", 60, c.logs())
+        wait_for(lambda: state() == "running", timeout=60, message=c.logs)
 
     assert seen == ["starting", "running"] or seen == ["not_running", "starting", "running"], seen

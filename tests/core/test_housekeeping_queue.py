@@ -11,7 +11,8 @@ from apps.core import keys
 from smsbridge.celery import app
 from tests.core.test_logging import housekeeping_pool
 from tests.events import task_events
-from tests.processes import CeleryProcess, cluster, free_port, wait_until
+from tests.polling import wait_for
+from tests.processes import CeleryProcess, cluster, free_port
 
 VALIDATE = "apps.onboarding.tasks.sms_validate_task"
 
@@ -42,7 +43,11 @@ def test_the_housekeeping_pool_and_beat_send_no_task_events_while_real_work_does
             housekeeping_pool(c)
             main_pool(c)
             c.beat()
-            wait_until(lambda: int(r.get(keys.heartbeat_runs()) or 0) >= 5, 60, "ticks\n" + c.logs())
+            wait_for(
+                lambda: int(r.get(keys.heartbeat_runs()) or 0) >= 5,
+                timeout=60,
+                message=lambda: "ticks\n" + c.logs(),
+            )
 
             assert events.of_type("task-") == [], "ticks showed up as tasks"
             online = {e["hostname"] for e in events.of_type("worker-heartbeat")}
@@ -50,8 +55,10 @@ def test_the_housekeeping_pool_and_beat_send_no_task_events_while_real_work_does
 
             with app.connection_for_write(url=broker) as connection:
                 kicked = app.send_task(VALIDATE, queue="celery", connection=connection)
-            wait_until(
-                lambda: events.outcomes([kicked.id]) == ["task-succeeded"], 30, "the kick\n" + c.logs()
+            wait_for(
+                lambda: events.outcomes([kicked.id]) == ["task-succeeded"],
+                timeout=30,
+                message=lambda: "the kick\n" + c.logs(),
             )
         worker_side = [e for e in events.of_type("task-") if e["type"] != "task-sent"]  # sent: by this test
         assert {e["uuid"] for e in worker_side} == {kicked.id}
@@ -96,16 +103,26 @@ def test_flowers_task_list_shows_the_kicked_work_and_no_tick_even_after_it_enabl
         _, base = flower(c)
         housekeeping_pool(c)
         main_pool(c)
-        wait_until(
-            lambda: flower_answers(base) and len(remote.control.ping(timeout=1) or []) == 2, 60, c.logs()
+        wait_for(
+            lambda: flower_answers(base) and len(remote.control.ping(timeout=1) or []) == 2,
+            timeout=60,
+            message=c.logs,
         )
         # What Flower sends every few seconds; the housekeeping pool declines.
         replies = remote.control.broadcast("enable_events", reply=True, timeout=2) or []
         c.beat()
         runs = int(r.get(keys.heartbeat_runs()) or 0)
-        wait_until(lambda: int(r.get(keys.heartbeat_runs()) or 0) >= runs + 5, 60, "ticks\n" + c.logs())
+        wait_for(
+            lambda: int(r.get(keys.heartbeat_runs()) or 0) >= runs + 5,
+            timeout=60,
+            message=lambda: "ticks\n" + c.logs(),
+        )
         kicked = remote.send_task(VALIDATE, queue="celery")
-        wait_until(lambda: kicked.id in flower_tasks(base), 30, "the kick in Flower\n" + c.logs())
+        wait_for(
+            lambda: kicked.id in flower_tasks(base),
+            timeout=30,
+            message=lambda: "the kick in Flower\n" + c.logs(),
+        )
 
         tasks = flower_tasks(base)
         workers = flower_get(base, "/api/workers?refresh=1")

@@ -13,7 +13,8 @@ import pytest
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.logging import HousekeepingChatterFilter
-from tests.processes import CeleryProcess, cluster, wait_until
+from tests.polling import wait_for
+from tests.processes import CeleryProcess, cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,12 +130,20 @@ def test_an_idle_bridge_writes_no_info_line_per_tick_and_work_shows(database_url
         r.set(keys.redis_ready(), time.time())
         pool = housekeeping_pool(c)
         c.beat()
-        wait_until(lambda: int(r.get(keys.heartbeat_runs()) or 0) >= 2, 60, "ticks\n" + c.logs())
+        wait_for(
+            lambda: int(r.get(keys.heartbeat_runs()) or 0) >= 2,
+            timeout=60,
+            message=lambda: "ticks\n" + c.logs(),
+        )
         logs = [pool.log, c.workdir / "beat0.log"]
         offsets = [log.stat().st_size for log in logs]
         runs = int(r.get(keys.heartbeat_runs()) or 0)
 
-        wait_until(lambda: int(r.get(keys.heartbeat_runs()) or 0) >= runs + 5, 60, "more ticks\n" + c.logs())
+        wait_for(
+            lambda: int(r.get(keys.heartbeat_runs()) or 0) >= runs + 5,
+            timeout=60,
+            message=lambda: "more ticks\n" + c.logs(),
+        )
 
         idle = [
             line for log, at in zip(logs, offsets, strict=True) for line in info_lines(log.read_text()[at:])
@@ -143,8 +152,8 @@ def test_an_idle_bridge_writes_no_info_line_per_tick_and_work_shows(database_url
         assert idle == [], "\n".join(idle)
 
         r.lpush(keys.sms_monitor_queue(), monitor_event(status="valid", mobile="9876543210"))
-        wait_until(
+        wait_for(
             lambda: "monitor-flush: 1 monitor events stored" in "\n".join(info_lines(pool.log.read_text())),
-            60,
-            "an INFO line for work done\n" + c.logs(),
+            timeout=60,
+            message=lambda: "an INFO line for work done\n" + c.logs(),
         )

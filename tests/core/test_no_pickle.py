@@ -13,8 +13,8 @@ from apps.abuse.tasks import blacklist_expire_task
 from apps.core import keys
 from apps.core.redis import get_redis
 from apps.core.system_settings import CACHE_KEY, system_settings_get, system_settings_invalidate
-from tests.conftest import wait_for
 from tests.helpers import send_native
+from tests.polling import wait_for
 
 PICKLE_MARK = b"\x80"
 
@@ -53,10 +53,10 @@ def test_after_a_whole_flow_no_redis_value_is_a_pickle(
     registration = api.get("/onboard/register/9876543210", **creds.auth).json()
     uuid = send_native(api, gateway.secret, "+919876543210", registration["sms_body"]).json()["uuid"]
     verdict = wait_for(
-        lambda: get_redis().get(keys.sms_verdict(uuid)), timeout=20, message=celery_worker.logs()
+        lambda: get_redis().get(keys.sms_verdict(uuid)), timeout=20, message=celery_worker.logs
     )
     assert json.loads(verdict)["status"] == "valid"
-    wait_for(lambda: httpserver.log, timeout=20, message=celery_worker.logs())
+    wait_for(lambda: httpserver.log, timeout=20, message=celery_worker.logs)
     assert blacklist_expire_task.delay().get(timeout=30) >= 0  # a stored task result too
     system_settings_invalidate()
     system_settings_get()  # the settings, as every process caches them

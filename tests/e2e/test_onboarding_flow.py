@@ -10,8 +10,8 @@ from apps.clients.models import CallbackDelivery
 from apps.core import keys
 from apps.core.redis import get_redis
 from apps.onboarding.models import OutSms
-from tests.conftest import wait_for
 from tests.helpers import send_android, send_jasmin, send_native, send_twilio
+from tests.polling import wait_for
 
 NUMBER = "9876543210"
 
@@ -43,13 +43,14 @@ def test_a_number_is_verified_through_each_gateway_and_the_client_called_back(
     accepted = deliver(kind, api, gateway, sender, registration["sms_body"])
 
     assert accepted.status_code in {200, 202}
-    wait_for(lambda: status_of(api, creds) == "verified", timeout=10, message=celery_worker.logs())
-    row = wait_for(lambda: OutSms.objects.filter(local_mobile=NUMBER).first(), message=celery_worker.logs())
+    wait_for(lambda: status_of(api, creds) == "verified", timeout=10, message=celery_worker.logs)
+    row = wait_for(lambda: OutSms.objects.filter(local_mobile=NUMBER).first(), message=celery_worker.logs)
     assert row.country_code == "91"
     assert row.sms_message == registration["sms_body"]
     assert str(row.gateway_id) == str(gateway.id)
     wait_for(
-        lambda: len(httpserver.log) >= 1, message="no callback reached the client: " + celery_worker.logs()
+        lambda: len(httpserver.log) >= 1,
+        message=lambda: "no callback reached the client: " + celery_worker.logs(),
     )
     request, _ = httpserver.log[0]
     payload = Webhook(creds.webhook_secret).verify(request.get_data(as_text=True), dict(request.headers))
@@ -72,7 +73,7 @@ def test_a_wrong_sms_is_judged_invalid_and_nothing_is_stored(api, celery_worker,
 
     uuid = send_native(api, gateway.secret, NUMBER, "ONBOARD:" + "f" * 64).json()["uuid"]
 
-    verdict = wait_for(lambda: get_redis().get(keys.sms_verdict(uuid)), message=celery_worker.logs())
+    verdict = wait_for(lambda: get_redis().get(keys.sms_verdict(uuid)), message=celery_worker.logs)
     assert json.loads(verdict) == {"status": "invalid", "reason": "header_hash"}
     assert status_of(api, client_creds) == "pending"
     assert not OutSms.objects.exists()
@@ -92,7 +93,7 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_succeeds(
     delivery = wait_for(
         lambda: CallbackDelivery.objects.filter(status="delivered").first(),
         timeout=20,
-        message=celery_worker.logs(),
+        message=celery_worker.logs,
     )
     assert delivery.attempts == 2
     assert len(httpserver.log) == 2
@@ -113,7 +114,7 @@ def test_a_webhook_that_keeps_failing_is_kept_as_a_failed_delivery(
     delivery = wait_for(
         lambda: CallbackDelivery.objects.filter(status="failed").first(),
         timeout=30,
-        message=celery_worker.logs(),
+        message=celery_worker.logs,
     )
     assert delivery.attempts == 3  # CALLBACK_MAX_ATTEMPTS in the test settings
     assert delivery.last_status_code == 500
@@ -135,7 +136,8 @@ def test_only_the_client_whose_registration_was_proved_is_called_back(
     send_native(api, gateway.secret, NUMBER, victims["sms_body"])
 
     delivery = wait_for(
-        lambda: CallbackDelivery.objects.filter(status="delivered").first(), message=celery_worker.logs()
+        lambda: CallbackDelivery.objects.filter(status="delivered").first(),
+        message=celery_worker.logs,
     )
     assert str(delivery.client_id) == victim_app.id
     assert [request.path for request, _ in httpserver.log] == ["/victim"]

@@ -17,7 +17,8 @@ from apps.clients.models import Client
 from apps.clients.services import client_activate, client_create, client_deactivate
 from apps.inbound.services import gateway_create, gateway_deactivate, gateway_rotate
 from tests.helpers import android_headers, android_payload, now_iso
-from tests.processes import ROOT, free_port, wait_until
+from tests.polling import wait_for
+from tests.processes import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ def web(database_url: str, tmp_path) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(f"{base}/health/live"), 30, "gunicorn to answer")
+        wait_for(lambda: _answers(f"{base}/health/live"), timeout=30, message="gunicorn to answer")
         yield base
     finally:
         proc.terminate()  # this test's own process, by its pid
@@ -86,7 +87,7 @@ def client_status(base: str, api_key: str) -> int:
 def refused_within(check, bound: float) -> float:
     """Seconds until ``check()`` says refused; fails past ``bound``."""
     started = time.monotonic()
-    wait_until(check, bound, "the other process to refuse the credential")
+    wait_for(check, timeout=bound, message="the other process to refuse the credential")
     return time.monotonic() - started
 
 
@@ -131,6 +132,8 @@ def test_a_deactivated_client_is_refused_by_another_process_and_back_after_activ
     refused_within(lambda: client_status(web, api_key) == 401, CACHE_SECONDS + SLACK_SECONDS)
 
     client_activate(client=Client.objects.get(pk=client.pk))
-    wait_until(
-        lambda: client_status(web, api_key) != 401, CACHE_SECONDS + SLACK_SECONDS, "the key to work again"
+    wait_for(
+        lambda: client_status(web, api_key) != 401,
+        timeout=CACHE_SECONDS + SLACK_SECONDS,
+        message="the key to work again",
     )

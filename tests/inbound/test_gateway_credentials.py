@@ -12,8 +12,8 @@ from apps.core.crypto import token_hash
 from apps.core.redis import get_redis
 from apps.inbound.models import Gateway
 from apps.inbound.services import gateway_activate, gateway_deactivate, gateway_rotate
-from tests.conftest import wait_for
 from tests.helpers import GatewayCreds, send_android, send_jasmin, send_native, send_twilio
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.django_db
 
