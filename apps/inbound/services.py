@@ -14,7 +14,6 @@ the operator log, in the same transaction.
 """
 
 import hashlib
-import json
 import secrets
 import time
 import uuid
@@ -39,6 +38,7 @@ from .mirror import gateway_lookup as gateway_lookup
 from .mirror import gateway_lookup_by_token as gateway_lookup_by_token
 from .mirror import gateway_token_directory as gateway_token_directory
 from .models import Gateway, GatewaySecret
+from .payloads import InboundSmsRecord
 from .scope import countries_clean, receiving_number_clean, scope_check
 
 MAX_SMS_LENGTH = 2000  # concatenated SMS bodies stay far below this
@@ -258,21 +258,20 @@ def sms_enqueue(*, gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
         sender=sms.sender_number,
         recipient=sms.recipient,
     )
-    sms_uuid = str(uuid.uuid4())
-    event = {
-        "uuid": sms_uuid,
-        "gateway_id": gateway.id,
-        "gateway_kind": gateway.kind,
-        "message_id": sms.message_id,
-        "sender_number": sms.sender_number,
-        "sms_message": sms.sms_message,
-        "received_timestamp": sms.received_timestamp.isoformat(),
-        "queued_at": time.time(),
-    }
+    record = InboundSmsRecord(
+        uuid=str(uuid.uuid4()),
+        gateway_id=gateway.id,
+        gateway_kind=gateway.kind,
+        message_id=sms.message_id,
+        sender_number=sms.sender_number,
+        sms_message=sms.sms_message,
+        received_timestamp=sms.received_timestamp.isoformat(),
+        queued_at=time.time(),
+    )
     created, existing_uuid, kick = run_script(
         "inbound/lua/sms_enqueue.lua",
         keys=[keys.sms_dedupe(gateway.id, sms.message_id), keys.sms_inbound_queue(), keys.sms_inbound_kick()],
-        args=[sms_uuid, json.dumps(event), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
+        args=[record.uuid, record.to_json(), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
     )
     return EnqueueResult(uuid=existing_uuid, duplicate=not created, kick=bool(kick))
 

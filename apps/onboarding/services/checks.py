@@ -12,6 +12,7 @@ from datetime import datetime
 
 from apps.core.phone import Mobile
 from apps.core.system_settings import Settings
+from apps.inbound.payloads import InboundSmsRecord
 
 from .registration import StoredRegistration
 
@@ -21,7 +22,7 @@ BODY_PATTERN = re.compile(r"^\s*([A-Za-z0-9]+)\s*:\s*([0-9a-fA-F]{64})\s*$")
 
 @dataclass
 class SmsContext:
-    sms: dict
+    sms: InboundSmsRecord
     key: str  # normalized number, or the raw sender when it does not parse
     mobile: Mobile | None
     received_at: datetime
@@ -40,7 +41,7 @@ class SmsContext:
         another phone, or carrying another registration's hash, claims nothing. Every
         pending hash (a handful at most) is compared, so timing tells nothing.
         """
-        match = BODY_PATTERN.match(self.sms["sms_message"])
+        match = BODY_PATTERN.match(self.sms.sms_message)
         if match is None or match.group(1).upper() not in {h.upper() for h in config.permitted_headers}:
             return None
         sent_hash = match.group(2).lower()

@@ -21,6 +21,7 @@ from apps.core.phone import mobile_parse
 from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
 from apps.core.redis import get_redis
 from apps.core.system_settings import Settings, system_settings_get
+from apps.inbound.payloads import InboundSmsRecord
 
 from ..payloads import VerifiedRecord
 from .checks import SmsContext, Verdict, checks_run
@@ -62,22 +63,22 @@ def sms_validate_pending(*, batch_size: int | None = None) -> int:
 def sms_validate_batch(batch: Batch) -> int:
     config = system_settings_get()
     now = time.time()
-    contexts = [_context(json.loads(item), now) for item in batch.items]
+    contexts = [_context(InboundSmsRecord.from_json(item), now) for item in batch.items]
     _load_state(contexts)
     verdicts = _judge(contexts, config)
     _apply(batch, contexts, verdicts, config)
     return len(contexts)
 
 
-def _context(sms: dict, now: float) -> SmsContext:
+def _context(sms: InboundSmsRecord, now: float) -> SmsContext:
     try:
-        mobile = mobile_parse(sms["sender_number"])
+        mobile = mobile_parse(sms.sender_number)
     except ApplicationError:
         mobile = None
-    received = datetime.fromisoformat(sms["received_timestamp"])
+    received = datetime.fromisoformat(sms.received_timestamp)
     if received.tzinfo is None:
         received = received.replace(tzinfo=UTC)
-    key = mobile.key if mobile else sms["sender_number"].strip()[:32]
+    key = mobile.key if mobile else sms.sender_number.strip()[:32]
     return SmsContext(sms=sms, key=key, mobile=mobile, received_at=received, now=now)
 
 
@@ -115,7 +116,7 @@ def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict], co
             pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict, completed))
             summary = {"status": "valid" if verdict.valid else "invalid", "reason": verdict.failed_check}
             pipe.hincrby(keys.metrics_verdicts(), f"{summary['status']}:{verdict.failed_check or 'none'}", 1)
-            pipe.set(keys.sms_verdict(ctx.sms["uuid"]), json.dumps(summary), ex=keys.SMS_VERDICT_TTL)
+            pipe.set(keys.sms_verdict(ctx.sms.uuid), json.dumps(summary), ex=keys.SMS_VERDICT_TTL)
             if verdict.valid:
                 _onboard(pipe, ctx, completed, verified_at)
             else:
@@ -151,13 +152,13 @@ def _event(ctx: SmsContext, verdict: Verdict, completed: StoredRegistration | No
         status="valid" if verdict.valid else "invalid",
         mobile=ctx.key,
         country_code=str(ctx.mobile.country_code) if ctx.mobile else "",
-        sms_uuid=ctx.sms["uuid"],
+        sms_uuid=ctx.sms.uuid,
         reason=verdict.failed_check,
         check_results=verdict.results,
-        gateway_id=ctx.sms.get("gateway_id", ""),
+        gateway_id=ctx.sms.gateway_id,
         client_ids=clients,
         registration_id=registration_id,
-        queued_at=ctx.sms.get("queued_at"),
+        queued_at=ctx.sms.queued_at,
     )
 
 
@@ -165,12 +166,12 @@ def _verified_record(
     ctx: SmsContext, completed: StoredRegistration | None, verified_at: float
 ) -> VerifiedRecord:
     return VerifiedRecord(
-        sms_uuid=ctx.sms["uuid"],
+        sms_uuid=ctx.sms.uuid,
         mobile=ctx.key,
         country_code=str(ctx.mobile.country_code) if ctx.mobile else "",
-        sender_number=ctx.sms["sender_number"],
-        sms_message=ctx.sms["sms_message"],
-        gateway_id=ctx.sms.get("gateway_id") or None,
+        sender_number=ctx.sms.sender_number,
+        sms_message=ctx.sms.sms_message,
+        gateway_id=ctx.sms.gateway_id or None,
         received_at=ctx.received_at.isoformat(),
         verified_at=verified_at,
         registration_id=completed.registration_id if completed else "",
