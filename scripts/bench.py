@@ -183,6 +183,7 @@ def measure_flush() -> dict[str, float]:
     from apps.audit import services as audit
     from apps.audit.events import monitor_event
     from apps.audit.models import MonitorEvent
+    from apps.audit.payloads import MonitorEventRecord
     from apps.core import keys
     from apps.core.bulk import csv_buffer
     from apps.core.redis import get_redis
@@ -194,7 +195,7 @@ def measure_flush() -> dict[str, float]:
         for n in range(FLUSH_EVENTS)
     ]
     now = datetime.now(UTC).isoformat()
-    rows = [audit._row(json.loads(e), now) for e in events]
+    rows = [audit._row(MonitorEventRecord.from_json(e), now) for e in events]
     table = MonitorEvent._meta.db_table
     cols = ", ".join(audit.COLUMNS)
     copy_rates, flush_rates = [], []

@@ -4,10 +4,11 @@ Each event carries its own ``event_id`` from the moment it is created, so the dr
 into PostgreSQL can insert it exactly once whatever is replayed.
 """
 
-import json
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterable
+
+from .payloads import MonitorEventRecord
 
 
 def monitor_event(
@@ -18,18 +19,23 @@ def monitor_event(
     sms_uuid: str = "",
     reason: str = "",
     check_results: dict[str, int] | None = None,
-    **extra: Any,
+    gateway_id: str = "",
+    client_ids: Iterable[str] = (),
+    registration_id: str = "",
+    queued_at: float | None = None,
 ) -> str:
     """The JSON of one monitor event, ready to LPUSH onto ``sms_monitor_queue``."""
-    event = {
-        "event_id": uuid.uuid4().hex,
-        "created_at": time.time(),
-        "status": status,
-        "mobile": mobile,
-        "country_code": country_code,
-        "sms_uuid": sms_uuid,
-        "reason": reason,
-        "check_results": check_results or {},
-        **extra,
-    }
-    return json.dumps(event, separators=(",", ":"))
+    return MonitorEventRecord(
+        event_id=uuid.uuid4().hex,
+        created_at=time.time(),
+        status=status,
+        mobile=mobile,
+        country_code=country_code,
+        sms_uuid=sms_uuid,
+        reason=reason,
+        check_results=check_results or {},
+        gateway_id=gateway_id,
+        client_ids=tuple(client_ids),
+        registration_id=registration_id,
+        queued_at=queued_at,
+    ).to_json()

@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 
-import orjson
 from django.conf import settings
 from django.utils import timezone
 
@@ -11,6 +10,7 @@ from apps.core.bulk import insert_ignoring_conflicts
 from apps.core.queues import Batch, batch_ack, queue_drain
 
 from .models import MonitorEvent
+from .payloads import MonitorEventRecord
 
 FLUSH_LOCK = "monitor_flush"
 COLUMNS = (
@@ -40,24 +40,24 @@ def monitor_flush(*, batch_size: int | None = None) -> int:
 
 def _monitor_sink(batch: Batch) -> int:
     now = timezone.now().isoformat()
-    rows = [_row(orjson.loads(item), now) for item in batch.items]
+    rows = [_row(MonitorEventRecord.from_json(item), now) for item in batch.items]
     insert_ignoring_conflicts(model=MonitorEvent, columns=COLUMNS, rows=rows)
     batch_ack(batch)
     return len(rows)
 
 
-def _row(event: dict, now: str) -> tuple:
+def _row(event: MonitorEventRecord, now: str) -> tuple:
     return (
-        event["event_id"],
-        datetime.fromtimestamp(event["created_at"], tz=UTC).isoformat(),
-        event["status"][:32],
-        (event.get("reason") or "")[:32],
-        event["mobile"][:32],
-        str(event.get("country_code") or "")[:4],
-        event.get("sms_uuid") or "",
-        event.get("gateway_id") or "",
-        event.get("client_ids") or [],
-        event.get("check_results") or {},
+        event.event_id,
+        datetime.fromtimestamp(event.created_at, tz=UTC).isoformat(),
+        event.status[:32],
+        (event.reason or "")[:32],
+        event.mobile[:32],
+        str(event.country_code or "")[:4],
+        event.sms_uuid or "",
+        event.gateway_id or "",
+        list(event.client_ids),
+        event.check_results,
         now,
     )
 
