@@ -1,6 +1,5 @@
 """Blacklist and abuse: Redis changes at once (the hot path reads it), PostgreSQL via the queue."""
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from apps.core.redis import get_redis, run_script
 from apps.core.system_settings import system_settings_get
 
 from .models import BlacklistAction, BlacklistEntry
+from .payloads import BlacklistActionRecord
 
 SWEEP_LOCK = "abuse_sweep"
 FLUSH_LOCK = "blacklist_flush"
@@ -43,19 +43,17 @@ def _action(
     actor: str,
     expires_at: datetime | None = None,
 ) -> str:
-    return json.dumps(
-        {
-            "event_id": uuid.uuid4().hex,
-            "action": action,
-            "mobile": mobile,
-            "country_code": country_code,
-            "source": source,
-            "reason": reason,
-            "actor": actor,
-            "created_at": time.time(),
-            "expires_at": expires_at.timestamp() if expires_at else None,
-        }
-    )
+    return BlacklistActionRecord(
+        event_id=uuid.uuid4().hex,
+        action=action,
+        mobile=mobile,
+        country_code=country_code,
+        source=source,
+        reason=reason,
+        actor=actor,
+        created_at=time.time(),
+        expires_at=expires_at.timestamp() if expires_at else None,
+    ).to_json()
 
 
 def blacklist_add_many(
@@ -199,7 +197,7 @@ def blacklist_flush(*, batch_size: int | None = None) -> int:
 
 
 def _blacklist_sink(batch: Batch) -> int:
-    actions = [json.loads(item) for item in batch.items]
+    actions = [BlacklistActionRecord.from_json(item) for item in batch.items]
     now = datetime.now(UTC).isoformat()
     with transaction.atomic():
         rows = [_action_row(a, now) for a in actions]
@@ -209,37 +207,27 @@ def _blacklist_sink(batch: Batch) -> int:
     return len(actions)
 
 
-def _action_row(a: dict, now: str) -> tuple:
-    occurred = datetime.fromtimestamp(a["created_at"], tz=UTC).isoformat()
-    return (
-        a["event_id"],
-        a["action"],
-        a["mobile"],
-        a["country_code"],
-        a["source"],
-        a["reason"][:255],
-        a["actor"][:150],
-        occurred,
-        now,
-    )
+def _action_row(a: BlacklistActionRecord, now: str) -> tuple:
+    occurred = datetime.fromtimestamp(a.created_at, tz=UTC).isoformat()
+    return (a.event_id, a.action, a.mobile, a.country_code, a.source, a.reason[:255], a.actor[:150], occurred, now)
 
 
-def _apply_to_current(actions: list[dict]) -> None:
+def _apply_to_current(actions: list[BlacklistActionRecord]) -> None:
     """The current blacklist table follows the last action per number in the batch."""
-    last = {a["mobile"]: a for a in actions}
-    removes = [m for m, a in last.items() if a["action"] == "remove"]
-    adds = [a for a in last.values() if a["action"] == "add"]
+    last = {a.mobile: a for a in actions}
+    removes = [m for m, a in last.items() if a.action == "remove"]
+    adds = [a for a in last.values() if a.action == "add"]
     if removes:
         BlacklistEntry.objects.filter(mobile__in=removes).delete()
     entries = [
         BlacklistEntry(
-            mobile=a["mobile"],
-            country_code=a["country_code"],
-            source=a["source"],
-            reason=a["reason"][:255],
-            actor=a["actor"][:150],
-            created_at=datetime.fromtimestamp(a["created_at"], tz=UTC),
-            expires_at=_epoch(a.get("expires_at")),  # absent in actions queued before expiry existed
+            mobile=a.mobile,
+            country_code=a.country_code,
+            source=a.source,
+            reason=a.reason[:255],
+            actor=a.actor[:150],
+            created_at=datetime.fromtimestamp(a.created_at, tz=UTC),
+            expires_at=_epoch(a.expires_at),
         )
         for a in adds
     ]
