@@ -26,6 +26,9 @@ PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 LOADERS = 2  # client processes; each runs CONNECTIONS // LOADERS threads
+# The Redis server the bench flushes DBs 5-8 of: another one keeps a busy machine's
+# DBs (a test run, a make run) out of harm's way.
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379").rstrip("/")
 
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "smsbridge.settings",
@@ -36,10 +39,10 @@ BENCH_ENV = {
     "SECRETS_ENCRYPTION_KEY": "YmVuY2gtcnVuLW9ubHktZmVybmV0LWtleS0wMTIzNDU=",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsbridge_bench"),
-    "REDIS_URL": "redis://127.0.0.1:6379/5",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/6",
-    "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/7",
-    "CACHE_URL": "redis://127.0.0.1:6379/8",
+    "REDIS_URL": f"{REDIS}/5",
+    "CELERY_BROKER_URL": f"{REDIS}/6",
+    "CELERY_RESULT_BACKEND": f"{REDIS}/7",
+    "CACHE_URL": f"{REDIS}/8",
     "LOG_LEVEL": "WARNING",
     # Loading and flushing a million keys takes longer than the hot path's 0.5 s budget.
     "REDIS_SOCKET_TIMEOUT": "30",
