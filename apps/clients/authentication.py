@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from rest_framework import authentication, exceptions
 
-from .services import api_key_directory, api_key_hash
+from apps.core.authentication import bearer_token
+from apps.core.crypto import token_hash
+
+from .services import api_key_directory
 
 
 @dataclass(frozen=True)
@@ -21,11 +24,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: HttpRequest) -> tuple[ClientPrincipal, None]:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if not token:
             raise exceptions.NotAuthenticated("Send your API key as 'Authorization: Bearer <api_key>'.")
-        client_id = api_key_directory.get(api_key_hash(token.strip()))
+        client_id = api_key_directory.get(token_hash(token))
         if client_id is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         return ClientPrincipal(client_id=client_id), None

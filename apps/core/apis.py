@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .authentication import bearer_token
 from .exceptions import ApplicationError
 from .health import WORKER_STATES, health_report, redis_status
 from .metrics import metrics_exposition
@@ -46,14 +47,13 @@ class MetricsApi(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> HttpResponse:
-        _metrics_access_check(authorization=request.META.get("HTTP_AUTHORIZATION", ""))
+        _metrics_access_check(sent=bearer_token(request))
         return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
-def _metrics_access_check(*, authorization: str) -> None:
+def _metrics_access_check(*, sent: str) -> None:
     token = settings.METRICS_TOKEN
     if token:
-        sent = authorization.removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), token.encode()):
             raise ApplicationError(
                 "A valid metrics token is required.", code="not_authenticated", status_code=401

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.authentication import bearer_token
 from apps.core.exceptions import ApplicationError
 from apps.core.schema import errors
 from apps.core.serializers import StrictSerializer
@@ -108,8 +109,7 @@ class SmsReceiveApi(APIView):
         summary="Receive an SMS from a native JSON gateway",
     )
     def post(self, request: Request) -> Response:
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        gateway = gateway_lookup_by_token(token=token.strip()) if scheme.lower() == "bearer" else None
+        gateway = gateway_lookup_by_token(token=bearer_token(request))
         if gateway is None:
             raise ApplicationError(
                 "Send the gateway token as 'Authorization: Bearer <token>'.",
