@@ -4,10 +4,10 @@ import uuid
 
 from rest_framework import status
 
+from apps.core.crypto import token_hash
 from apps.core.exceptions import ApplicationError
 
 from .models import ApiKey, Client
-from .services import api_key_hash
 
 PREFIX_LENGTH = 12
 
@@ -29,7 +29,7 @@ def client_get(*, client_id: str) -> Client:
 def api_key_find(*, given: str) -> ApiKey:
     """The API key given in full, or by its prefix as the admin lists it (sbk_xxxxxxxx)."""
     given = given.strip()
-    matches = list(ApiKey.objects.filter(key_hash=api_key_hash(given)).select_related("client")) or list(
+    matches = list(ApiKey.objects.filter(key_hash=token_hash(given)).select_related("client")) or list(
         ApiKey.objects.filter(prefix=given[:PREFIX_LENGTH]).select_related("client")[:2]
     )
     if not matches:

@@ -31,10 +31,6 @@ from .models import ApiKey, Client
 API_KEY_PREFIX = "sbk_"
 
 
-def api_key_hash(raw_key: str) -> str:
-    return token_hash(raw_key)
-
-
 def _api_key_mapping() -> dict[str, str]:
     rows = ApiKey.objects.filter(revoked_at__isnull=True, client__is_active=True)
     return {h: str(c) for h, c in rows.values_list("key_hash", "client_id")}
@@ -172,7 +168,7 @@ def client_update(*, client: Client, name: str, webhook_url: str, actor: Actor |
 @transaction.atomic
 def api_key_create(*, client: Client, actor: Actor | None = None) -> str:
     raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key_hash = api_key_hash(raw_key)
+    key_hash = token_hash(raw_key)
     api_key = ApiKey.objects.create(client=client, prefix=raw_key[:12], key_hash=key_hash)
     if client.is_active:  # an inactive client's keys stay out of the mirror until activated
         api_key_directory.put_on_commit(key_hash, str(client.id))

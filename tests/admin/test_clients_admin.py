@@ -7,8 +7,8 @@ from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
 from apps.clients.models import ApiKey, CallbackDelivery, Client
-from apps.clients.services import api_key_hash
 from apps.core import keys
+from apps.core.crypto import token_hash
 from apps.core.models import OperatorAction
 from apps.core.redis import get_redis
 from apps.inbound.models import Gateway
@@ -27,7 +27,7 @@ def keys_in(response) -> list[str]:
 
 
 def key_client(raw_key: str) -> str | None:
-    value = get_redis().hget(keys.api_keys(), api_key_hash(raw_key))
+    value = get_redis().hget(keys.api_keys(), token_hash(raw_key))
     return None if value is None else str(value)
 
 
@@ -44,7 +44,7 @@ def test_creating_a_client_shows_its_key_once_and_stores_only_the_hash(
     [raw_key] = keys_in(response)
     client = Client.objects.get(name="Acme")
     stored = ApiKey.objects.get(client=client)
-    assert stored.key_hash == api_key_hash(raw_key)
+    assert stored.key_hash == token_hash(raw_key)
     assert stored.prefix == raw_key[:12]
     assert key_client(raw_key) == str(client.id)  # the hot path can authenticate it
     assert client.webhook_secret in " ".join(messages_of(response))

@@ -5,12 +5,12 @@ import pytest
 from apps.clients.models import ApiKey, Client
 from apps.clients.services import (
     api_key_create,
-    api_key_hash,
     api_key_revoke,
     client_activate,
     client_deactivate,
 )
 from apps.core import keys
+from apps.core.crypto import token_hash
 from apps.core.redis import get_redis
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_a_deactivated_clients_keys_are_refused_and_come_back_on_activation(
         assert client_deactivate(client=client) is True
 
     assert not authenticated(api, creds.api_key)
-    assert get_redis().hget(keys.api_keys(), api_key_hash(creds.api_key)) is None
+    assert get_redis().hget(keys.api_keys(), token_hash(creds.api_key)) is None
     with django_capture_on_commit_callbacks(execute=True):
         assert client_activate(client=client) is True
     assert authenticated(api, creds.api_key)
@@ -47,7 +47,7 @@ def test_a_key_revoked_while_inactive_stays_revoked_after_activation(
     with django_capture_on_commit_callbacks(execute=True):
         kept = api_key_create(client=client)
         client_deactivate(client=client)
-        api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(creds.api_key)))
+        api_key_revoke(api_key=ApiKey.objects.get(key_hash=token_hash(creds.api_key)))
         client_activate(client=client)
 
     assert not authenticated(api, creds.api_key)

@@ -3,8 +3,9 @@
 import pytest
 
 from apps.clients.models import ApiKey, Client
-from apps.clients.services import api_key_create, api_key_directory, api_key_hash, api_key_revoke
+from apps.clients.services import api_key_create, api_key_directory, api_key_revoke
 from apps.core import keys
+from apps.core.crypto import token_hash
 from apps.core.directory import LOADED_SENTINEL, RedisDirectory
 from apps.core.redis import get_redis
 from apps.inbound.models import Gateway
@@ -19,7 +20,7 @@ def active_keys() -> dict[str, str]:
 
 
 def mirrored(raw_key: str) -> str | None:
-    value = get_redis().hget(keys.api_keys(), api_key_hash(raw_key))
+    value = get_redis().hget(keys.api_keys(), token_hash(raw_key))
     return None if value is None else str(value)
 
 
@@ -36,8 +37,8 @@ def test_a_key_revoked_while_the_mirror_is_rebuilt_stays_revoked(
     def load_then_revoke() -> dict[str, str]:
         mapping = active_keys()  # the snapshot still has the key...
         with django_capture_on_commit_callbacks(execute=True):  # ...revoked before the rebuild writes
-            api_key_revoke(api_key=ApiKey.objects.get(key_hash=api_key_hash(creds.api_key)))
-        assert api_key_hash(creds.api_key) in mapping
+            api_key_revoke(api_key=ApiKey.objects.get(key_hash=token_hash(creds.api_key)))
+        assert token_hash(creds.api_key) in mapping
         return mapping
 
     rebuild_with(load_then_revoke)
@@ -98,5 +99,5 @@ def test_a_lost_mirror_is_rebuilt_from_postgres_on_lookup(make_client):
     get_redis().delete(keys.api_keys())  # Redis lost its data
     api_key_directory.forget_local()
 
-    assert api_key_directory.get(api_key_hash(creds.api_key)) == creds.id
+    assert api_key_directory.get(token_hash(creds.api_key)) == creds.id
     assert get_redis().hget(keys.api_keys(), LOADED_SENTINEL) == "1"

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.clients.models import ApiKey, Client
-from apps.clients.services import api_key_hash
+from apps.core.crypto import token_hash
 from apps.inbound.models import Gateway
 from tests.polling import wait_for
 
@@ -25,7 +25,7 @@ def test_create_client_prints_a_key_that_is_stored_hashed():
     assert client.webhook_url == "https://shop.example/hook"
     assert out["webhook_secret"].startswith("whsec_")
     key = ApiKey.objects.get(client=client)
-    assert key.key_hash == api_key_hash(out["api_key"])
+    assert key.key_hash == token_hash(out["api_key"])
     assert out["api_key"] not in key.key_hash
 
 
