@@ -30,7 +30,7 @@ class BodySizeLimitMiddleware:
 
     @staticmethod
     def _limit(request: HttpRequest) -> int:
-        # Staff upload CSV files to the admin; the API's 64 KiB bound is for the API.
+        # Staff upload CSV files to the admin; the API's smaller bound is for the API.
         if request.path.startswith("/admin/"):
             return settings.ADMIN_MAX_REQUEST_BODY_BYTES
         return settings.MAX_REQUEST_BODY_BYTES

@@ -5,6 +5,7 @@ Imported from CoreConfig.ready() so the authentication extension is registered.
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -18,13 +19,17 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
+def _size(n: int) -> str:
+    return f"{n // 1024} KiB" if n >= 1024 and n % 1024 == 0 else f"{n} bytes"
+
+
 ERROR_DESCRIPTIONS = {
     400: "Invalid input (bad number, malformed body, unknown fields).",
     401: "Missing or wrong credentials or signature.",
     403: "Forbidden (blacklisted number, wrong gateway token).",
     404: "Not found, or not visible to this client.",
     409: "Conflict (number already onboarded).",
-    413: "Body over 64 KiB.",
+    413: f"Body over {_size(settings.MAX_REQUEST_BODY_BYTES)}.",  # what BodySizeLimitMiddleware refuses
     415: "Unsupported content type.",
     429: "Rate limited; see Retry-After.",
     503: "Redis unavailable or still being reloaded; see Retry-After.",

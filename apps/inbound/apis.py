@@ -26,6 +26,7 @@ from apps.onboarding.tasks import sms_validate_kick
 
 from . import signatures
 from .services import (
+    MAX_SMS_LENGTH,
     EnqueueResult,
     GatewayRecord,
     InboundSms,
@@ -36,7 +37,6 @@ from .services import (
 )
 
 SENDER_MAX = 32
-BODY_MAX = 2000
 
 
 def _gateway_or_404(gateway_id: str, kind: str) -> GatewayRecord:
@@ -94,7 +94,7 @@ class SmsReceiveApi(APIView):
 
     class InputSerializer(StrictSerializer):
         sender_number = serializers.CharField(max_length=SENDER_MAX)
-        sms_message = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False)
+        sms_message = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False)
         received_timestamp = serializers.DateTimeField()
         message_id = serializers.CharField(max_length=128, required=False)
 
@@ -140,7 +140,7 @@ class AndroidSmsReceiveApi(APIView):
 
     class PayloadSerializer(serializers.Serializer):
         messageId = serializers.CharField(max_length=128, required=False, allow_null=True)
-        message = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False)
+        message = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False)
         sender = serializers.CharField(max_length=SENDER_MAX, required=False)
         # Deprecated by the app in favour of sender/recipient; older devices send only this.
         phoneNumber = serializers.CharField(max_length=SENDER_MAX, required=False)
@@ -208,7 +208,7 @@ class TwilioSmsReceiveApi(APIView):
         MessageSid = serializers.CharField(max_length=64)
         From = serializers.CharField(max_length=SENDER_MAX)
         To = serializers.CharField(max_length=SENDER_MAX, required=False)
-        Body = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False, allow_blank=True)
+        Body = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False, allow_blank=True)
 
         class Meta:
             ref_name = "TwilioSms"
@@ -252,7 +252,7 @@ class JasminSmsReceiveApi(APIView):
     class InputSerializer(serializers.Serializer):
         id = serializers.CharField(max_length=128)
         to = serializers.CharField(max_length=SENDER_MAX, required=False)
-        content = serializers.CharField(max_length=BODY_MAX, trim_whitespace=False, allow_blank=True)
+        content = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False, allow_blank=True)
 
         def to_internal_value(self, data: Any) -> Any:
             # "from" is a Python keyword, so it cannot be a declared field name.

@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
+
 from apps.core.phone import Mobile
-from apps.core.system_settings import Settings
+from apps.core.system_settings import CHECK_NAMES, Settings
 from apps.inbound.payloads import InboundSmsRecord
 
 from .registration import StoredRegistration
@@ -100,6 +102,10 @@ CHECKS: dict[str, Check] = {
     "header_hash": header_hash_check,
     "time_window": time_window_check,
 }
+# The names are core's: system settings order, enable and validate checks by CHECK_NAMES.
+# A check added here and not there (or the reverse) fails at import, not at the first SMS.
+if tuple(CHECKS) != CHECK_NAMES:
+    raise ImproperlyConfigured(f"CHECKS {tuple(CHECKS)} must match CHECK_NAMES {CHECK_NAMES}, in order")
 
 
 @dataclass(frozen=True)
