@@ -72,7 +72,7 @@ for role in ("data", "broker", "results", "cache"):
 system_setting_set(key="register_rate_per_minute", value=10**9)
 system_setting_set(key="register_per_number_per_hour", value=10**9)
 system_setting_set(key="register_per_client_number_per_hour", value=10**9)
-from apps.onboarding.services.repair import redis_repair
+from apps.core.repair import redis_repair
 redis_repair(force=True)
 """
 

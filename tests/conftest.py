@@ -20,11 +20,12 @@ import redis
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from apps.clients.services import api_key_directory, client_create
+from apps.clients.services import client_create
 from apps.core import keys
 from apps.core.redis import get_redis
+from apps.core.registry import mirrors
 from apps.core.system_settings import system_settings_get, system_settings_invalidate
-from apps.inbound.services import gateway_create, gateway_directory, gateway_token_directory
+from apps.inbound.services import gateway_create
 from tests.helpers import GatewayCreds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +63,7 @@ def clean_redis() -> Iterator[None]:
 
 def _forget_local_caches() -> None:
     system_settings_invalidate()
-    for directory in (api_key_directory, gateway_directory, gateway_token_directory):
+    for directory in mirrors():  # every credential mirror an app registered
         directory.forget_local()
 
 

@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from apps.core import keys
 from apps.core.operator_log import Actor, operator_action_record
 from apps.core.redis import get_redis
+from apps.core.registry import CALLBACK_DELIVER, work_queue_on_commit
 from apps.core.safe_http import DestinationRefused, OutboundHttpError, http_post_bounded
 
 from .models import CallbackDelivery
@@ -68,17 +69,17 @@ def callback_headers(*, secret: str, event_id: str, body: str, sent_at: datetime
 
 
 def callbacks_queue_on_commit(*, event_ids: list[str]) -> None:
-    """After the surrounding transaction commits, send the first attempts at once."""
-    from .tasks import callback_deliver_task
+    """After the surrounding transaction commits, send the events' first attempts at once.
 
-    def send() -> None:
-        pending = CallbackDelivery.objects.filter(
-            event_id__in=event_ids, status=CallbackDelivery.Status.PENDING, attempts=0
-        ).values_list("id", flat=True)
-        for delivery_id in pending:
-            callback_deliver_task.delay(delivery_id)
-
-    transaction.on_commit(send)
+    The delivery task is queued through the registry (the clients app registers it), so
+    this module never imports tasks.py, which imports it. An attempt queued twice, or
+    one beat's dispatch sends meanwhile, is harmless: the claim decides what is sent.
+    """
+    pending = CallbackDelivery.objects.filter(
+        event_id__in=event_ids, status=CallbackDelivery.Status.PENDING, attempts=0
+    ).values_list("id", flat=True)
+    for delivery_id in pending:
+        work_queue_on_commit(CALLBACK_DELIVER, delivery_id)
 
 
 @dataclass(frozen=True)

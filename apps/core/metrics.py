@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
 
-from . import keys
+from . import keys, registry
 from .broker import celery_queue_lengths
 from .redis import get_redis
 from .selectors import heartbeat_age, queue_stats
@@ -116,14 +116,18 @@ class BridgeCollector(Collector):
         return [verdicts, drained, callbacks]
 
     def _sets(self) -> list[Metric]:
+        """The size of every Redis set the apps registered, then Redis and the heartbeat."""
+        sets = registry.redis_sets()
         with get_redis().pipeline(transaction=False) as pipe:
-            pipe.scard(keys.blacklist_mobiles())
-            pipe.scard(keys.out_sms_numbers())
-            blacklisted, verified = pipe.execute()
+            for spec in sets:
+                pipe.scard(spec.key())
+            sizes = pipe.execute()
         age = heartbeat_age()
         return [
-            _gauge("smsbridge_blacklist_size", "Numbers on the blacklist", float(blacklisted)),
-            _gauge("smsbridge_verified_numbers", "Numbers verified", float(verified)),
+            *(
+                _gauge(spec.metric, spec.metric_help, float(size))
+                for spec, size in zip(sets, sizes, strict=True)
+            ),
             _gauge("smsbridge_redis_up", "Whether Redis answered the scrape", 1),
             _gauge(
                 "smsbridge_worker_heartbeat_age_seconds",

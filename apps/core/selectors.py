@@ -4,7 +4,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from . import keys
+from . import keys, registry
 from .redis import get_redis
 
 TIME_FIELDS = ("queued_at", "created_at", "verified_at")
@@ -20,12 +20,8 @@ class QueueStats:
 
 
 def queues() -> dict[str, str]:
-    return {
-        "inbound": keys.sms_inbound_queue(),
-        "monitor": keys.sms_monitor_queue(),
-        "blacklist": keys.blacklist_queue(),
-        "out_sms": keys.out_sms_queue(),
-    }
+    """Short name -> Redis key of every queue the apps registered, in report order."""
+    return {queue.name: queue.key() for queue in registry.drained_queues()}
 
 
 def queue_stats() -> list[QueueStats]:

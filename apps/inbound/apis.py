@@ -20,9 +20,9 @@ from rest_framework.views import APIView
 
 from apps.core.authentication import bearer_token
 from apps.core.exceptions import ApplicationError
+from apps.core.registry import SMS_VALIDATE, work_wake
 from apps.core.schema import errors
 from apps.core.serializers import StrictSerializer
-from apps.onboarding.tasks import sms_validate_kick
 
 from . import signatures
 from .services import (
@@ -65,7 +65,7 @@ def _verified(gateway_id: str, kind: str, verify: Callable[[GatewayRecord], None
 def _enqueue(gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
     result = sms_enqueue(gateway=gateway, sms=sms)
     if result.kick:
-        sms_validate_kick()
+        work_wake(SMS_VALIDATE)  # onboarding's validation task: inbound does not import it
     return result
 
 

@@ -5,3 +5,12 @@ class InboundConfig(AppConfig):
     name = "apps.inbound"
     label = "inbound"
     verbose_name = "Inbound SMS gateways"
+
+    def ready(self) -> None:
+        """Declare to core the gateway mirrors the repair rebuilds."""
+        from apps.core import registry
+
+        from .mirror import gateway_directory, gateway_token_directory
+
+        registry.mirror_register("gateways", gateway_directory)
+        registry.mirror_register("gateway_tokens", gateway_token_directory)

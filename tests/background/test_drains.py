@@ -149,8 +149,8 @@ def test_only_one_sweep_runs_at_a_time():
 
 
 def test_the_redis_repair_loads_both_sets_and_sets_the_ready_marker():
+    from apps.core.repair import redis_repair
     from apps.onboarding.models import OutSms
-    from apps.onboarding.services.repair import redis_repair
 
     OutSms.objects.create(
         local_mobile="9876543210",

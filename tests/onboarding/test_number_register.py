@@ -268,7 +268,7 @@ def test_register_runs_no_sql(api, client_creds, warm_hot_path, django_assert_nu
 
 def test_after_redis_lost_its_data_register_waits_for_the_repair(api, client_creds):
     from apps.clients.services import api_key_directory
-    from apps.onboarding.services.repair import redis_repair
+    from apps.core.repair import redis_repair
 
     get_redis().flushdb()
     api_key_directory.forget_local()

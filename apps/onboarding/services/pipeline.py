@@ -20,13 +20,13 @@ from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
 from apps.core.redis import get_redis
+from apps.core.repair import redis_ensure_ready
 from apps.core.system_settings import Settings, system_settings_get
 from apps.inbound.payloads import InboundSmsRecord
 
 from ..payloads import VerifiedRecord
 from .checks import SmsContext, Verdict, checks_run
 from .registration import StoredRegistration, registration_entry, registrations_parse
-from .repair import redis_ensure_ready
 
 logger = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import get_redis, run_script
+from apps.core.registry import REDIS_REPAIR, work_wake
 from apps.core.system_settings import Settings, system_settings_get
 from apps.core.timeutil import from_epoch_ms
 
@@ -229,9 +230,7 @@ def pending_sms_link(*, mobile: Mobile, client_id: str, registration_id: str | N
 
 
 def _not_ready() -> ApplicationError:
-    from ..tasks import redis_repair_kick
-
-    redis_repair_kick()
+    work_wake(REDIS_REPAIR)
     return ApplicationError(
         "Reloading verified numbers after a restart; retry shortly.",
         code="warming_up",

@@ -12,11 +12,11 @@ from apps.core.commands import OperatorCommand
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.redis import get_redis
+from apps.core.registry import SMS_VALIDATE, work_wake
 from apps.core.timeutil import iso_utc
 from apps.inbound.models import Gateway
 from apps.inbound.services import InboundSms, gateway_lookup, sms_enqueue
 from apps.onboarding.services.registration import number_register
-from apps.onboarding.tasks import sms_validate_kick
 
 from .bootstrap_demo import DEMO_CLIENT
 
@@ -46,7 +46,7 @@ class Command(OperatorCommand):
         body = options["message"] or registration.sms_body
         sms = InboundSms(mobile.e164, body, timezone.now(), f"simulate-{time.time_ns()}")
         result = sms_enqueue(gateway=self._gateway(), sms=sms)
-        sms_validate_kick()
+        work_wake(SMS_VALIDATE)
         self.stdout.write(f"delivered SMS {result.uuid} through the native gateway; waiting for the verdict")
         verdict = self._wait(result.uuid, options["timeout"])
         self.stdout.write(json.dumps({"sms_uuid": result.uuid, "mobile_number": mobile.key, **verdict}))

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from apps.core.commands import OperatorCommand
-from apps.onboarding.services.repair import redis_repair
+from apps.core.repair import redis_repair
 
 
 class Command(OperatorCommand):
@@ -27,8 +27,5 @@ class Command(OperatorCommand):
                 self.stdout.write("Redis already holds its data; nothing to do.")
                 return
             raise CommandError("Another process is repairing Redis right now; try again in a moment.")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Redis warmed: {report.verified} verified, {report.blacklisted} blacklisted in {report.seconds} s"
-            )
-        )
+        counts = ", ".join(f"{count} {name}" for name, count in report.loaded.items())
+        self.stdout.write(self.style.SUCCESS(f"Redis warmed: {counts} in {report.seconds} s"))

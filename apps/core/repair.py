@@ -6,6 +6,9 @@ The ``redis_ready`` marker is written last: until it exists, register and status
 answer 503 and the pipeline judges nothing, so a verified number can never onboard
 again in the gap. The beat task repairs within REDIS_REPAIR_INTERVAL; a request that
 finds the marker missing also queues a repair at once.
+
+What to rebuild comes from the registry (``apps.core.registry``): each app declares its
+sets and credential mirrors, so this module names none of them.
 """
 
 import logging
@@ -16,27 +19,31 @@ from dataclasses import dataclass
 import redis
 from django.db import DatabaseError, InterfaceError
 
-from apps.abuse.models import BlacklistEntry
-from apps.clients.services import api_key_directory
-from apps.core import keys
-from apps.core.locks import lock_hold
-from apps.core.redis import get_redis
-from apps.inbound.services import gateway_directory, gateway_token_directory
-
-from ..models import OutSms
+from . import keys, registry
+from .locks import lock_hold
+from .redis import get_redis
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 10_000
 REPAIR_LOCK = "redis_repair"
 Progress = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
 class RepairReport:
-    verified: int
-    blacklisted: int
+    loaded: dict[str, int]  # rebuilt set's name -> members added, in registry order
     seconds: float
+
+    def __getattr__(self, name: str) -> int:
+        """A set's count by its name, as ``report.verified``."""
+        loaded = self.__dict__.get("loaded", {})  # not self.loaded: no recursion before __init__
+        if name not in loaded:
+            raise AttributeError(name)
+        return int(loaded[name])
+
+    def as_dict(self) -> dict[str, float]:
+        """The task's result: ``{"verified": ..., "blacklisted": ..., "seconds": ...}``."""
+        return {**self.loaded, "seconds": self.seconds}
 
 
 def redis_is_ready() -> bool:
@@ -55,16 +62,11 @@ def redis_repair(*, force: bool = False, progress: Progress | None = None) -> Re
         if lock is None:
             return None
         started = time.monotonic()
-        verified = _load_set(
-            keys.out_sms_numbers(), _column(OutSms, "local_mobile"), progress, "verified numbers"
-        )
-        blacklisted = _load_set(
-            keys.blacklist_mobiles(), _column(BlacklistEntry, "mobile"), progress, "blacklisted numbers"
-        )
-        for directory in (api_key_directory, gateway_directory, gateway_token_directory):
+        loaded = {s.name: _load_set(s.key(), s.members(), progress, s.label) for s in registry.redis_sets()}
+        for directory in registry.mirrors():
             directory.rebuild()
         get_redis().set(keys.redis_ready(), time.time())
-    report = RepairReport(verified, blacklisted, round(time.monotonic() - started, 3))
+    report = RepairReport(loaded, round(time.monotonic() - started, 3))
     logger.warning("redis repaired from PostgreSQL: %s", report)
     return report
 
@@ -81,16 +83,12 @@ def redis_ensure_ready() -> bool:
         return False
 
 
-def _column(model: type[OutSms] | type[BlacklistEntry], field: str) -> Iterator[str]:
-    return model.objects.order_by().values_list(field, flat=True).iterator(chunk_size=CHUNK)
-
-
 def _load_set(key: str, members: Iterator[str], progress: Progress | None, label: str) -> int:
     total = 0
     chunk: list[str] = []
     for member in members:
         chunk.append(member)
-        if len(chunk) == CHUNK:
+        if len(chunk) == registry.REBUILD_CHUNK:
             total += _sadd(key, chunk)
             chunk = []
             if progress:
