@@ -94,6 +94,7 @@ def test_the_beat_runs_the_expiry_as_a_task_on_the_sweep_cadence():
     assert entry["options"]["expires"] >= 1
 
 
+@pytest.mark.slow
 def test_a_worker_runs_the_expiry_task(celery_worker):
     (entry,) = swept("9876543210")
     lapse(entry)

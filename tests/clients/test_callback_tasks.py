@@ -4,6 +4,7 @@ HTTP server stands in for the client's webhook endpoint."""
 
 import uuid
 
+import pytest
 from celery.result import AsyncResult
 from django.conf import settings
 from django.utils import timezone
@@ -12,6 +13,8 @@ from apps.clients.models import CallbackDelivery
 from apps.clients.tasks import CallbackAttemptFailed
 from tests.events import task_events
 from tests.polling import wait_for
+
+pytestmark = pytest.mark.slow  # the session's real worker
 
 DELIVER = "apps.clients.tasks.callback_deliver_task"
 

@@ -277,6 +277,7 @@ def subprocess_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_a_50_mb_answer_does_not_grow_the_delivering_process_by_20_mb(
     database_url, make_client, local_server
 ):
@@ -348,6 +349,7 @@ def kill_mid_delivery(database_url: str, delivery: CallbackDelivery, server: Loc
         proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_delivery_has_spent_the_attempt(
     database_url, settings, make_client, local_server
 ):
@@ -362,6 +364,7 @@ def test_a_worker_killed_mid_delivery_has_spent_the_attempt(
     assert delivery.next_attempt_at > timezone.now()  # leased: retried once the lease ends
 
 
+@pytest.mark.slow
 def test_a_delivery_that_kills_its_workers_fails_after_the_last_try(
     database_url, settings, make_client, local_server
 ):
@@ -391,6 +394,7 @@ def test_callback_deliveries_go_to_the_callbacks_queue_and_the_rest_stays_on_cel
     assert router.route({}, "apps.abuse.tasks.abuse_sweep_task")["queue"].name == "celery"
 
 
+@pytest.mark.slow
 def test_a_callback_queued_in_a_transaction_is_delivered_by_a_callbacks_consumer(
     celery_worker, make_client, local_server
 ):

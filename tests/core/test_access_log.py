@@ -16,6 +16,8 @@ from tests.helpers import jasmin_params
 from tests.polling import wait_for
 from tests.processes import free_port
 
+pytestmark = pytest.mark.slow  # a real gunicorn
+
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "9876543210"
 

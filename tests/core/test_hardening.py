@@ -70,6 +70,7 @@ def test_manage_py_check_refuses_a_weak_key_with_a_clear_message():
     assert "DJANGO_SECRET_KEY is a placeholder" in result.stderr
 
 
+@pytest.mark.slow  # starts Celery, gunicorn or Flower
 @pytest.mark.parametrize(
     "command",
     [
@@ -158,6 +159,7 @@ def run_flower(basic_auth: str | None, timeout: float = 60, **env: str) -> subpr
     return subprocess.run(args, cwd=ROOT, env=full, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow  # starts Celery, gunicorn or Flower
 @pytest.mark.parametrize("basic_auth", [None, "admin:admin", "admin:change-me"])
 def test_flower_refuses_to_start_outside_debug_with_placeholder_credentials(basic_auth):
     result = run_flower(basic_auth, DJANGO_DEBUG="0")
@@ -166,6 +168,7 @@ def test_flower_refuses_to_start_outside_debug_with_placeholder_credentials(basi
     assert "Flower refuses to start: FLOWER_BASIC_AUTH" in result.stderr
 
 
+@pytest.mark.slow  # starts Celery, gunicorn or Flower
 def test_flower_starts_with_real_credentials(tmp_path):
     port = free_port()
     args = [sys.executable, "-m", "celery", "-A", "smsbridge", "flower", "--conf=./flowerconfig.py"]

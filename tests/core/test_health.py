@@ -123,6 +123,7 @@ def test_the_state_follows_the_heartbeat_and_the_last_start(settings):
     assert state(heartbeat_age=None, since_start=None) == "not_running"
 
 
+@pytest.mark.slow
 def test_health_says_starting_from_the_first_process_start_then_running(database_url, settings, api):
     # A heartbeat every 5 s leaves a few seconds between the start and the first one.
     with cluster(database_url, HEARTBEAT_INTERVAL="5") as c:

@@ -3,6 +3,7 @@ Flower lists the work triggered by SMS and callbacks, not a dozen timer tasks a 
 
 import time
 
+import pytest
 import requests
 from celery import Celery
 
@@ -34,6 +35,7 @@ def main_pool(c) -> CeleryProcess:
     return proc
 
 
+@pytest.mark.slow
 def test_the_housekeeping_pool_and_beat_send_no_task_events_while_real_work_does(database_url):
     with cluster(database_url) as c:
         r = c.data()
@@ -95,6 +97,7 @@ def flower_answers(base: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_flowers_task_list_shows_the_kicked_work_and_no_tick_even_after_it_enables_events(database_url):
     with cluster(database_url) as c:
         r = c.data()

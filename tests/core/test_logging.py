@@ -124,6 +124,7 @@ def housekeeping_pool(c, name: str = "housekeeping") -> CeleryProcess:
     return proc
 
 
+@pytest.mark.slow
 def test_an_idle_bridge_writes_no_info_line_per_tick_and_work_shows(database_url):
     with cluster(database_url) as c:  # every interval 1 s or less (settings_test.py)
         r = c.data()

@@ -5,6 +5,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +16,8 @@ from apps.core.redis import get_redis
 from apps.core.system_settings import CACHE_KEY, system_settings_get, system_settings_invalidate
 from tests.helpers import send_native
 from tests.polling import wait_for
+
+pytestmark = pytest.mark.slow  # the session's real worker and beat
 
 PICKLE_MARK = b"\x80"
 

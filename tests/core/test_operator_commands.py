@@ -174,6 +174,7 @@ BAD_INVOCATIONS = [
 ]
 
 
+@pytest.mark.slow  # manage.py in its own process
 @pytest.mark.parametrize(("args", "code", "message"), BAD_INVOCATIONS)
 def test_a_command_refuses_bad_arguments_with_one_error_line(database_url, args, code, message):
     result = manage(database_url, *args)
@@ -185,6 +186,7 @@ def test_a_command_refuses_bad_arguments_with_one_error_line(database_url, args,
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow  # manage.py in its own process
 def test_a_duplicate_client_name_is_refused_by_the_command_in_its_own_process(database_url):
     from apps.clients.services import client_create
 

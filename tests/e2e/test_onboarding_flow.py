@@ -13,6 +13,8 @@ from apps.onboarding.models import OutSms
 from tests.helpers import send_android, send_jasmin, send_native, send_twilio
 from tests.polling import wait_for
 
+pytestmark = pytest.mark.slow  # the session's real worker and beat
+
 NUMBER = "9876543210"
 
 

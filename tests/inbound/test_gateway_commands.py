@@ -80,6 +80,7 @@ def test_deactivate_and_activate_change_what_redis_knows():
     assert get_redis().hget(keys.gateways(), gateway_id) is not None
 
 
+@pytest.mark.slow  # manage.py in its own process
 @pytest.mark.parametrize(
     "args",
     [
@@ -103,6 +104,7 @@ def test_bad_arguments_end_in_one_error_line_and_a_nonzero_exit(database_url, ar
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow  # manage.py in its own process
 def test_rotating_a_gateway_from_another_process_works_end_to_end(database_url, api):
     created = json.loads(manage(database_url, "create_gateway", "native", "Shop", "--json").stdout)
 
