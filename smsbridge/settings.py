@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.onboarding",
     "apps.abuse",
     "apps.audit",
+    "apps.operations",  # the top floor: dashboard and cross-app commands
     "axes",
 ]
 

@@ -4,8 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import apis as core_apis
-from apps.core.admin_views import dashboard_view, dead_letter_list_view, dead_letters_view
 from apps.core.exceptions import error_body
+from apps.operations.admin_views import dashboard_view, dead_letter_list_view, dead_letters_view
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),

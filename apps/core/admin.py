@@ -1,8 +1,8 @@
 """Admin for system settings and the operator log, and the pieces every app's admin shares.
 
-The shared pieces: the site's titles and index (with the dashboard link), a search
-that finds a number however the operator types it, a streaming CSV export, and the
-"Are you sure?" page of destructive actions.
+The shared pieces: the site's titles, a search that finds a number however the operator
+types it, a streaming CSV export, and the "Are you sure?" page of destructive actions.
+The index with its dashboard link belongs to apps.operations.
 """
 
 import csv
@@ -32,9 +32,6 @@ from .system_settings import DEFAULTS, DESCRIPTIONS, system_setting_set, system_
 admin.site.site_header = "SMS Bridge administration"
 admin.site.site_title = "SMS Bridge admin"
 admin.site.index_title = "Operations"
-# Named apart from admin/index.html: apps.core comes after django.contrib.admin in
-# INSTALLED_APPS, so a template of the same name here would never be found.
-admin.site.index_template = "admin/smsbridge_index.html"
 # No navigation sidebar: beside a list's filters it left the audit and callbacks tables
 # under 650 px at a 1280 px screen, clipping their columns. The index and breadcrumbs
 # lead everywhere the sidebar did.

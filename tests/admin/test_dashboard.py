@@ -12,8 +12,9 @@ from django.utils import timezone
 from apps.abuse.models import BlacklistAction
 from apps.audit.models import MonitorEvent
 from apps.clients.models import CallbackDelivery, Client
-from apps.core import charts, dashboard, keys
+from apps.core import keys
 from apps.core.redis import get_redis
+from apps.operations import charts, dashboard
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from typing import Any
 import redis
 from django.core.management.base import CommandError, CommandParser
 
-from apps.core import dashboard
 from apps.core.commands import OperatorCommand
+from apps.operations import dashboard
 
 
 class Command(OperatorCommand):

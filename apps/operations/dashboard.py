@@ -6,16 +6,15 @@ worker heartbeat and Redis health. Key families are counted with SCAN, never KEY
 under a time budget: on a very large keyspace the counts are a lower bound and say so,
 rather than the page keeping a Redis connection busy for seconds.
 
-Later features add their own panels (``dashboard_panel_register``) instead of editing
-this module: the blocked prefixes and notifications are meant to come that way.
+Later features add their own panels (``apps.core.registry.dashboard_panel_register``,
+from their AppConfig.ready(), so no app imports this floor) instead of editing this
+module: the blocked prefixes and notifications are meant to come that way.
 """
 
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import redis
 from django.conf import settings
@@ -27,13 +26,16 @@ from django.utils.safestring import SafeString
 from apps.abuse.models import BlacklistAction
 from apps.audit.models import MonitorEvent
 from apps.clients.models import CallbackDelivery
+from apps.core import keys
+from apps.core.broker import celery_queue_lengths
+from apps.core.health import background_workers_status
+from apps.core.redis import get_redis
+from apps.core.registry import Panel, dashboard_panels
+from apps.core.registry import dashboard_panel_register as dashboard_panel_register
+from apps.core.registry import dashboard_panel_unregister as dashboard_panel_unregister
+from apps.core.selectors import QueueStats, heartbeat_age, queue_stats
 
-from . import keys
-from .broker import celery_queue_lengths
 from .charts import verdicts_chart
-from .health import background_workers_status
-from .redis import get_redis
-from .selectors import QueueStats, heartbeat_age, queue_stats
 
 VERDICTS = ("valid", "invalid")
 SCAN_PAGE = 1000
@@ -85,31 +87,6 @@ class CallbackStats:
 
 
 @dataclass(frozen=True)
-class Panel:
-    """A panel another feature adds: a template (name or Template) rendered with ``panel``."""
-
-    title: str
-    template: Any
-    context: dict[str, Any] = field(default_factory=dict)
-
-
-PanelSource = Callable[[], Panel | None]
-_PANEL_SOURCES: list[PanelSource] = []
-
-
-def dashboard_panel_register(source: PanelSource) -> None:
-    """Show ``source()``'s panel on the dashboard (None: nothing this time). Call it from
-    the feature's AppConfig.ready(); the page renders the panels after its own, in order."""
-    if source not in _PANEL_SOURCES:
-        _PANEL_SOURCES.append(source)
-
-
-def dashboard_panel_unregister(source: PanelSource) -> None:
-    if source in _PANEL_SOURCES:
-        _PANEL_SOURCES.remove(source)
-
-
-@dataclass(frozen=True)
 class Dashboard:
     queues: list[QueueStats]
     celery_queues: dict[str, int]
@@ -152,7 +129,7 @@ def dashboard_get() -> Dashboard:
         blacklist_peak=max((b.added for b in blacklist), default=0),
         redis=stats,
         redis_error=error,
-        panels=[panel for source in _PANEL_SOURCES if (panel := source()) is not None],
+        panels=dashboard_panels(),
     )
 
 

@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from . import keys
-from .redis import get_redis
-from .selectors import queues
+from apps.core import keys
+from apps.core.redis import get_redis
+from apps.core.selectors import queues
 
 PER_PAGE = 50
 # Fields that say what an item is, shown in its summary line when present.
