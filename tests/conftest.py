@@ -48,6 +48,56 @@ def pytest_configure(config: Any) -> None:
         raise pytest.UsageError(
             f"The test suite must not use Redis DBs {sorted(PRODUCTION_REDIS_DBS)}: {urls}"
         )
+    sys.addaudithook(_refuse_process_starts_in_fast_tests)
+
+
+# --- the slow tier -----------------------------------------------------------------------
+# `make test-fast` runs -m "not slow": no test there may start a Celery worker, beat, Flower,
+# gunicorn or a private redis-server. Each such test says `slow` in its own module (the tier
+# shows where the test is read); these two checks stop an unmarked one instead of marking it
+# quietly, which would move a new test to the other tier without its author knowing.
+PROCESS_FIXTURES = {"celery_processes", "celery_worker", "database_url"}
+PROCESS_PROGRAMS = {"celery", "gunicorn", "redis-server", "honcho"}
+_fast_test_running: list[str] = []  # the node id of the running test when it is not slow
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """Fail collection when a test uses a real-process fixture without the slow marker."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            f"{len(unmarked)} tests use {', '.join(sorted(PROCESS_FIXTURES))} (real processes) but are "
+            "not marked slow; add `pytestmark = pytest.mark.slow` or @pytest.mark.slow:\n  "
+            + "\n  ".join(unmarked)
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    if not item.get_closest_marker("slow"):
+        _fast_test_running.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        _fast_test_running.clear()
+
+
+def _refuse_process_starts_in_fast_tests(event: str, args: tuple[Any, ...]) -> None:
+    """An audit hook: a test not marked slow that starts one of PROCESS_PROGRAMS fails at once."""
+    if event != "subprocess.Popen" or not _fast_test_running:
+        return
+    argv = args[1]
+    words = [argv] if isinstance(argv, str | bytes | os.PathLike) else list(argv)
+    if {Path(os.fsdecode(word)).name for word in words} & PROCESS_PROGRAMS:
+        raise RuntimeError(
+            f"{_fast_test_running[0]} starts {argv!r} but is not marked slow (make test-fast must "
+            "start no real processes): add @pytest.mark.slow"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -47,6 +47,7 @@ def test_create_gateway_generates_a_secret_and_refuses_short_ones():
         run("create_gateway", "native", "weak", "--secret", "short")
 
 
+@pytest.mark.slow
 def test_simulate_sms_drives_the_flow_and_prints_the_verdict(celery_worker):
     run("bootstrap_demo")
 
@@ -58,6 +59,7 @@ def test_simulate_sms_drives_the_flow_and_prints_the_verdict(celery_worker):
     assert wait_for(lambda: __import__("apps.onboarding.models", fromlist=["OutSms"]).OutSms.objects.exists())
 
 
+@pytest.mark.slow
 def test_simulate_sms_reports_a_failed_check(celery_worker):
     run("bootstrap_demo")
 
