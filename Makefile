@@ -74,9 +74,10 @@ test-sqlite: $(STAMP) ## the SQLite tier alone: admin, audit and onboarding test
 
 # Runs every check, then fails if any of them failed. mypy's Django plugin loads the
 # settings, which need debug (or real secrets) to load.
-lint: $(STAMP) ## ruff check, ruff format --check, mypy and the missing-migrations check
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, import-linter's floors and the missing-migrations check
 	@status=0; \
 	for check in "$(BIN)/ruff check ." "$(BIN)/ruff format --check ." "env DJANGO_DEBUG=1 $(BIN)/mypy ." \
+		"$(BIN)/lint-imports" \
 		"env DJANGO_SETTINGS_MODULE=smsbridge.settings_test $(PY) manage.py makemigrations --check --dry-run"; do \
 		echo "+ $$check"; \
 		$$check || { status=1; echo "FAILED: $$check"; }; \
@@ -124,5 +125,5 @@ flower: $(STAMP) ## run only Flower on http://127.0.0.1:5555/ (basic auth $FLOWE
 
 clean: ## remove the SQLite database, beat schedule, collected static files and caches (keeps .venv)
 	rm -f var/*.sqlite3 var/*.sqlite3-journal var/celerybeat-schedule*
-	rm -rf var/static .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var/static .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache
 	find . \( -path ./.venv -o -path ./.git \) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
