@@ -1,5 +1,7 @@
 """Blacklist and abuse: Redis changes at once (the hot path reads it), PostgreSQL via the queue."""
 
+import csv
+import io
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -135,12 +137,31 @@ class ImportReport:
     invalid: list[str] = field(default_factory=list)
 
 
+IMPORT_NUMBER_COLUMN = "mobile_number"  # the one column an import needs; "reason" is optional
+
+
+def blacklist_csv_read(*, data: bytes) -> list[dict[str, str]]:
+    """The rows of an import file: UTF-8 (a BOM is fine) with a header row naming
+    IMPORT_NUMBER_COLUMN. ApplicationError when the file is not that; every row is read
+    before any number changes, so a broken file changes nothing."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError("The file is not UTF-8 text.", code="invalid") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    if IMPORT_NUMBER_COLUMN not in (reader.fieldnames or []):
+        raise ApplicationError(
+            f"The file needs a header row with a {IMPORT_NUMBER_COLUMN} column.", code="invalid"
+        )
+    return list(reader)
+
+
 def blacklist_import(*, rows: Iterable[dict[str, str]], source: str, actor: Actor) -> ImportReport:
     """Blacklist each CSV row's number; invalid numbers are reported by line, not fatal."""
     report = ImportReport()
     for line, row in enumerate(rows, start=2):  # line 1 is the header
         try:
-            mobile = blacklist_mobile_parse(row.get("mobile_number") or "")
+            mobile = blacklist_mobile_parse(row.get(IMPORT_NUMBER_COLUMN) or "")
         except ApplicationError as exc:
             report.invalid.append(f"line {line}: {exc.detail}")
             continue

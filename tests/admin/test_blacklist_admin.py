@@ -4,12 +4,14 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.abuse.admin import blacklist_drain_queue
 from apps.abuse.models import BlacklistAction, BlacklistEntry
 from apps.abuse.services import blacklist_add, blacklist_flush
 from apps.core import keys
 from apps.core.models import OperatorAction
 from apps.core.phone import mobile_parse
 from apps.core.redis import get_redis
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +40,7 @@ def test_adding_a_number_blacklists_it_in_redis_at_once_and_records_the_operator
 
     assert response.status_code == 302
     assert blacklisted("9876543210")
+    blacklist_flush()  # the worker's part: the admin queued it
     entry = BlacklistEntry.objects.get(mobile="9876543210")
     assert (entry.source, entry.reason, entry.actor, entry.country_code) == (
         "admin",
@@ -57,11 +60,28 @@ def test_adding_a_number_blacklists_it_in_redis_at_once_and_records_the_operator
     )
 
 
-def test_the_new_entry_is_listed_right_after_adding(admin_client):
+def test_adding_queues_the_drain_instead_of_running_it_in_the_request(
+    admin_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(ADD, {"mobile_number": "9876543210"}, follow=True)
+
+    assert "9876543210 is blacklisted." in messages_of(response)
+    assert blacklisted("9876543210")
+    assert not BlacklistEntry.objects.exists()  # not drained by the request
+    assert blacklist_drain_queue in queued
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_new_entry_is_listed_once_the_worker_has_drained(admin_client, celery_worker):
     response = admin_client.post(ADD, {"mobile_number": "9876543210"}, follow=True)
 
     assert "9876543210 is blacklisted." in messages_of(response)
-    assert "9876543210" in response.content.decode()
+    wait_for(
+        lambda: "9876543210" in admin_client.get(CHANGELIST).content.decode(),
+        message=celery_worker.logs,
+    )
 
 
 def test_an_invalid_number_shows_the_parser_error_and_blacklists_nothing(admin_client):
@@ -90,6 +110,7 @@ def test_deleting_an_entry_removes_it_from_redis_and_records_the_operator(admin_
 
     assert response.status_code == 302
     assert not blacklisted("9876543210")
+    blacklist_flush()
     assert not BlacklistEntry.objects.exists()
     removal = BlacklistAction.objects.get(action="remove")
     assert (removal.mobile, removal.source, removal.actor) == ("9876543210", "admin", "admin")
@@ -124,6 +145,7 @@ def test_the_bulk_action_removes_only_the_selected_numbers(admin_client):
         {"action": "remove_from_blacklist", "_selected_action": [first.pk, second.pk], "post": "yes"},
         follow=True,
     )
+    blacklist_flush()
 
     assert "Removed 2 number(s) from the blacklist." in messages_of(response)
     assert not blacklisted("9876543210")
@@ -156,6 +178,7 @@ def test_search_finds_a_number_typed_in_any_format(admin_client):
 def test_the_list_filters_by_source(admin_client):
     blacklist("9876543210")
     admin_client.post(ADD, {"mobile_number": "9123456789"})
+    blacklist_flush()
 
     response = admin_client.get(CHANGELIST, {"source": "admin"})
 
@@ -199,6 +222,7 @@ def test_import_blacklists_each_valid_row_and_reports_the_counts(admin_client):
     )
 
     response = admin_client.post(IMPORT, {"csv_file": upload(text)}, follow=True)
+    blacklist_flush()
 
     shown = messages_of(response)
     assert "Import done: 2 added, 2 skipped (already blacklisted), 1 invalid." in shown
@@ -227,9 +251,11 @@ def test_an_export_can_be_imported_again(admin_client):
     admin_client.post(
         CHANGELIST, {"action": "remove_from_blacklist", "_selected_action": [entry.pk], "post": "yes"}
     )
+    blacklist_flush()
     assert not blacklisted("9876543210")
 
     admin_client.post(IMPORT, {"csv_file": upload(text)})
+    blacklist_flush()
 
     assert blacklisted("9876543210")
     assert BlacklistEntry.objects.get(mobile="9876543210").reason == "seed"
