@@ -230,7 +230,17 @@ def _blacklist_sink(batch: Batch) -> int:
 
 def _action_row(a: BlacklistActionRecord, now: str) -> tuple:
     occurred = datetime.fromtimestamp(a.created_at, tz=UTC).isoformat()
-    return (a.event_id, a.action, a.mobile, a.country_code, a.source, a.reason[:255], a.actor[:150], occurred, now)
+    return (
+        a.event_id,
+        a.action,
+        a.mobile,
+        a.country_code,
+        a.source,
+        a.reason[:255],
+        a.actor[:150],
+        occurred,
+        now,
+    )
 
 
 def _apply_to_current(actions: list[BlacklistActionRecord]) -> None:

@@ -8,7 +8,6 @@ carried one) and ignores fields it does not know (written by a newer version).
 """
 
 from dataclasses import fields
-from functools import cache
 from typing import Any, TypeVar
 
 import orjson
@@ -36,6 +35,11 @@ def payload_build(cls: type[T], data: dict[str, Any]) -> T:
     return cls(**{name: value for name, value in data.items() if name in known})
 
 
-@cache
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
 def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cls))  # type: ignore[arg-type]
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names

@@ -96,7 +96,11 @@ def test_what_monitor_event_queues_the_drain_stores():
         "9876543210",
         "91",
     )
-    assert (stored.sms_uuid, stored.gateway_id, stored.client_ids) == (RECORD.sms_uuid, RECORD.gateway_id, ["c1"])
+    assert (stored.sms_uuid, stored.gateway_id, stored.client_ids) == (
+        RECORD.sms_uuid,
+        RECORD.gateway_id,
+        ["c1"],
+    )
     assert stored.check_results == {"mobile": 1, "header_hash": 2}
 
 
