@@ -32,7 +32,9 @@ def test_no_header_is_no_token():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
-def test_the_three_bearer_endpoints_take_the_scheme_in_any_case(api, settings, client_creds, make_gateway, scheme):
+def test_the_three_bearer_endpoints_take_the_scheme_in_any_case(
+    api, settings, client_creds, make_gateway, scheme
+):
     from tests.helpers import now_iso
 
     settings.METRICS_TOKEN = "scrape-secret"
@@ -47,7 +49,9 @@ def test_the_three_bearer_endpoints_take_the_scheme_in_any_case(api, settings, c
 
 
 @pytest.mark.django_db
-def test_the_three_bearer_endpoints_refuse_a_token_without_its_scheme(api, settings, client_creds, make_gateway):
+def test_the_three_bearer_endpoints_refuse_a_token_without_its_scheme(
+    api, settings, client_creds, make_gateway
+):
     from tests.helpers import now_iso
 
     settings.METRICS_TOKEN = "scrape-secret"
