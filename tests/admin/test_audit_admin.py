@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from apps.audit.admin import checks_summary
-from apps.audit.models import MonitorEvent
+from tests.factories import MonitorEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +32,11 @@ FAILED_BLACKLIST = {
 
 def event(mobile: str, *, status: str = "valid", reason: str = "", age: timedelta = timedelta(0), **fields):
     defaults = {"check_results": PASSED_ALL if status == "valid" else FAILED_BLACKLIST}
-    return MonitorEvent.objects.create(
-        event_id=uuid.uuid4().hex,
+    return MonitorEventFactory.create(
         occurred_at=timezone.now() - age,
         status=status,
         reason=reason,
         mobile=mobile,
-        country_code="91",
         **{**defaults, **fields},
     )
 

@@ -1,5 +1,4 @@
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from apps.core.crypto import token_hash
 from apps.core.models import OperatorAction
 from apps.core.redis import get_redis
 from apps.inbound.models import Gateway
+from tests.factories import CallbackDeliveryFactory, ClientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -120,14 +120,8 @@ def test_keys_list_by_prefix_and_filter_by_state(admin_client, make_client):
 
 
 def failed_delivery(client_id: str, *, status: str = CallbackDelivery.Status.FAILED) -> CallbackDelivery:
-    return CallbackDelivery.objects.create(
-        client_id=client_id,
-        event_id=str(uuid.uuid4()),
-        payload={"event": "number.verified", "mobile_number": "9876543210"},
-        status=status,
-        attempts=8,
-        next_attempt_at=timezone.now(),
-        last_error="HTTP 500: boom",
+    return CallbackDeliveryFactory.create(
+        client_id=client_id, status=status, attempts=8, last_error="HTTP 500: boom"
     )
 
 
@@ -302,9 +296,9 @@ def test_a_client_name_taken_in_another_case_is_refused_on_add_and_on_rename(adm
 def test_the_database_refuses_a_duplicate_name_that_skips_the_service():
     from django.db import IntegrityError, transaction
 
-    Client.objects.create(name="Acme", webhook_secret="whsec_x")
+    ClientFactory.create(name="Acme")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Client.objects.create(name="ACME", webhook_secret="whsec_y")
+        ClientFactory.create(name="ACME")
 
 
 # --- the operator log and the history of admin changes -------------------------------------------

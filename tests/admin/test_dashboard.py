@@ -9,12 +9,16 @@ import pytest
 from django.template import Template
 from django.utils import timezone
 
-from apps.abuse.models import BlacklistAction
-from apps.audit.models import MonitorEvent
-from apps.clients.models import CallbackDelivery, Client
+from apps.clients.models import CallbackDelivery
 from apps.core import keys
 from apps.core.redis import get_redis
 from apps.operations import charts, dashboard
+from tests.factories import (
+    BlacklistActionFactory,
+    CallbackDeliveryFactory,
+    ClientFactory,
+    MonitorEventFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -44,19 +48,11 @@ def this_hour(fraction: float) -> timedelta:
 
 
 def verdict(status: str, age: timedelta) -> None:
-    MonitorEvent.objects.create(
-        event_id=uuid.uuid4().hex, occurred_at=timezone.now() - age, status=status, mobile="9000000001"
-    )
+    MonitorEventFactory.create(occurred_at=timezone.now() - age, status=status, mobile="9000000001")
 
 
 def blacklist_action(action: str, age: timedelta) -> None:
-    BlacklistAction.objects.create(
-        event_id=uuid.uuid4().hex,
-        action=action,
-        mobile="9000000003",
-        source="admin",
-        occurred_at=timezone.now() - age,
-    )
+    BlacklistActionFactory.create(action=action, mobile="9000000003", occurred_at=timezone.now() - age)
 
 
 def test_the_dashboard_shows_queues_lag_and_heartbeat(admin_client):
@@ -126,9 +122,7 @@ def test_verdicts_are_counted_per_hour_for_the_last_day(admin_client):
     verdict("invalid", this_hour(0.75))
     verdict("invalid", timedelta(hours=3))
     verdict("valid", timedelta(hours=30))  # older than the window
-    MonitorEvent.objects.create(
-        event_id=uuid.uuid4().hex, occurred_at=timezone.now(), status="onboard_requested", mobile="9000000001"
-    )
+    MonitorEventFactory.create(status="onboard_requested", mobile="9000000001")
 
     board = admin_client.get(URL).context["dashboard"]
 
@@ -175,20 +169,13 @@ def test_hours_are_bucketed_in_the_current_time_zone_even_with_a_half_hour_offse
 
 # --- callbacks, dead letters, chart, refresh, panels ------------------------------------------
 def delivery(client, *, status: str = "pending", attempts: int = 0, age: timedelta = timedelta(0)):
-    row = CallbackDelivery.objects.create(
-        client=client,
-        event_id=uuid.uuid4().hex,
-        payload={"event": "number.verified"},
-        status=status,
-        attempts=attempts,
-        next_attempt_at=timezone.now(),
-    )
+    row = CallbackDeliveryFactory.create(client=client, status=status, attempts=attempts)
     CallbackDelivery.objects.filter(id=row.id).update(created_at=timezone.now() - age)
     return row
 
 
 def test_the_callbacks_panel_counts_pending_retrying_failed_and_the_celery_queue(admin_client, settings):
-    client = Client.objects.create(name="Panel client", webhook_url="https://app.example/hook")
+    client = ClientFactory.create(name="Panel client")
     delivery(client, age=timedelta(minutes=3))
     delivery(client, attempts=2, age=timedelta(hours=2))
     delivery(client, status="failed", attempts=3)
@@ -345,7 +332,7 @@ class _Tables(HTMLParser):
 
 def test_the_dashboard_tables_fit_beside_each_other_on_a_1280_px_screen(admin_client, settings):
     seed_redis()
-    client = Client.objects.create(name="Width client", webhook_url="https://app.example/hook")
+    client = ClientFactory.create(name="Width client")
     delivery(client, status="failed", attempts=8, age=timedelta(days=3))
     settings.CELERY_BROKER_URL = settings.REDIS_URL
 

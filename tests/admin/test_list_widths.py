@@ -16,11 +16,10 @@ import pytest
 from django.utils import timezone
 
 from apps.abuse.services import blacklist_add, blacklist_flush
-from apps.audit.models import MonitorEvent
-from apps.clients.models import CallbackDelivery
 from apps.core.operator_log import Actor, operator_action_record
 from apps.core.phone import mobile_parse
 from apps.onboarding.models import OutSms
+from tests.factories import CallbackDeliveryFactory, MonitorEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,9 +121,8 @@ def seed_callbacks(make_client) -> None:
         ("pending", "HTTP 503: busy", 503),
         ("delivered", "", 200),
     ):
-        CallbackDelivery.objects.create(
+        CallbackDeliveryFactory.create(
             client_id=creds.id,
-            event_id=str(uuid.uuid4()),
             payload={},
             status=status,
             attempts=8,
@@ -140,9 +138,7 @@ def seed_audit(make_gateway) -> None:
     results = dict.fromkeys(
         ["mobile", "foreign_number", "blacklist", "duplicate", "header_hash", "time_window"], 1
     )
-    MonitorEvent.objects.create(
-        event_id=uuid.uuid4().hex,
-        occurred_at=timezone.now(),
+    MonitorEventFactory.create(
         status="invalid",
         reason="foreign_number",
         mobile="+14155550123",

@@ -1,13 +1,13 @@
 import uuid
 
 import pytest
-from django.utils import timezone
 
 from apps.core import keys
 from apps.core.models import OperatorAction
 from apps.core.redis import get_redis
 from apps.onboarding.models import OutSms
 from apps.onboarding.services.unverify import number_unverify
+from tests.factories import OutSmsFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,17 +16,7 @@ CHANGELIST = "/admin/onboarding/outsms/"
 
 def verified(mobile: str, gateway_id: uuid.UUID | None = None) -> OutSms:
     get_redis().sadd(keys.out_sms_numbers(), mobile)
-    now = timezone.now()
-    return OutSms.objects.create(
-        uuid=uuid.uuid4(),
-        local_mobile=mobile,
-        country_code="91",
-        sender_number=f"+91{mobile}",
-        sms_message="ONBOARD:abc",
-        gateway_id=gateway_id,
-        received_at=now,
-        verified_at=now,
-    )
+    return OutSmsFactory.create(local_mobile=mobile, gateway_id=gateway_id)
 
 
 def is_verified_in_redis(mobile: str) -> bool:

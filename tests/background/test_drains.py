@@ -18,6 +18,7 @@ from apps.core.phone import mobile_parse
 from apps.core.queues import batch_claim, queue_depth
 from apps.core.redis import get_redis
 from apps.core.system_settings import system_setting_set
+from tests.factories import BlacklistEntryFactory, OutSmsFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,17 +151,9 @@ def test_only_one_sweep_runs_at_a_time():
 
 def test_the_redis_repair_loads_both_sets_and_sets_the_ready_marker():
     from apps.core.repair import redis_repair
-    from apps.onboarding.models import OutSms
 
-    OutSms.objects.create(
-        local_mobile="9876543210",
-        country_code="91",
-        sender_number="+919876543210",
-        sms_message="x",
-        received_at=timezone.now(),
-        verified_at=timezone.now(),
-    )
-    BlacklistEntry.objects.create(mobile="9876543299", source="admin", created_at=timezone.now())
+    OutSmsFactory.create(local_mobile="9876543210")
+    BlacklistEntryFactory.create(mobile="9876543299")
     r = get_redis()
     r.flushdb()
 

@@ -2,16 +2,14 @@
 backend show agrees with the delivery row. A real worker and beat deliver; a local
 HTTP server stands in for the client's webhook endpoint."""
 
-import uuid
-
 import pytest
 from celery.result import AsyncResult
 from django.conf import settings
-from django.utils import timezone
 
 from apps.clients.models import CallbackDelivery
 from apps.clients.tasks import CallbackAttemptFailed
 from tests.events import task_events
+from tests.factories import CallbackDeliveryFactory
 from tests.polling import wait_for
 
 pytestmark = pytest.mark.slow  # the session's real worker
@@ -21,12 +19,7 @@ DELIVER = "apps.clients.tasks.callback_deliver_task"
 
 def delivery_due(make_client, url: str) -> CallbackDelivery:
     creds = make_client(webhook_url=url)
-    return CallbackDelivery.objects.create(
-        client_id=creds.id,
-        event_id=uuid.uuid4().hex,
-        payload={"event": "number.verified", "mobile_number": "9876543210"},
-        next_attempt_at=timezone.now(),
-    )
+    return CallbackDeliveryFactory.create(client_id=creds.id)
 
 
 def attempts_reported(events, delivery: CallbackDelivery, count: int) -> list[str] | None:

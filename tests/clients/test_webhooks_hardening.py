@@ -21,6 +21,7 @@ from apps.clients.models import CallbackDelivery, Client
 from apps.clients.webhooks import RESPONSE_KEEP_BYTES, callback_deliver
 from apps.core.safe_http import http_post_bounded
 from smsbridge.celery import app
+from tests.factories import CallbackDeliveryFactory
 from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,13 +139,7 @@ def delivery_for(make_client: Callable[..., object], url: str, **fields: object)
     # hold for a URL stored before a setting changed (client_create refuses some today).
     creds = make_client(name=f"client {uuid.uuid4().hex[:8]}")
     Client.objects.filter(id=creds.id).update(webhook_url=url)  # type: ignore[attr-defined]
-    return CallbackDelivery.objects.create(
-        client_id=creds.id,  # type: ignore[attr-defined]
-        event_id=uuid.uuid4().hex,
-        payload={"event": "number.verified", "mobile_number": "9876543210"},
-        next_attempt_at=timezone.now(),
-        **fields,
-    )
+    return CallbackDeliveryFactory.create(client_id=creds.id, **fields)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from apps.core.operator_log import Actor, actor_for_os, operator_action_record
 from apps.core.phone import mobile_parse
 from apps.inbound.models import Gateway
 from apps.inbound.services import gateway_update
+from tests.factories import CallbackDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 OS_ACTOR = f"os:{getpass.getuser()}"
@@ -149,14 +150,7 @@ def test_make_permanent_and_callback_retry_record_their_actor(make_client):
     blacklist_flush()
     BlacklistEntry.objects.update(expires_at=timezone.now() + timedelta(days=1))
     creds = make_client("Shop", webhook_url="https://shop.example/hook")
-    delivery = CallbackDelivery.objects.create(
-        client_id=creds.id,
-        event_id="evt-1",
-        payload={},
-        status="failed",
-        attempts=3,
-        next_attempt_at=timezone.now(),
-    )
+    delivery = CallbackDeliveryFactory.create(client_id=creds.id, status="failed", attempts=3)
 
     assert blacklist_make_permanent(mobiles=["9876543210"], actor=OPS) == 1
     assert callback_retry(delivery=CallbackDelivery.objects.get(pk=delivery.pk), actor=OPS) is True
