@@ -67,7 +67,8 @@ def redis_repair(*, force: bool = False, progress: Progress | None = None) -> Re
             directory.rebuild()
         get_redis().set(keys.redis_ready(), time.time())
     report = RepairReport(loaded, round(time.monotonic() - started, 3))
-    logger.warning("redis repaired from PostgreSQL: %s", report)
+    # Expected on every fresh or restarted Redis (make run's first start, a deploy): not a warning.
+    logger.info("redis repaired from the database: %s", report)
     return report
 
 

@@ -8,7 +8,7 @@ from apps.core.repair import redis_repair
 
 class Command(OperatorCommand):
     help = (
-        "Load verified numbers, the blacklist and credentials from PostgreSQL into Redis "
+        "Load verified numbers, the blacklist and credentials from the database into Redis "
         "(what the repair task does on its own when Redis has lost its data)."
     )
 
