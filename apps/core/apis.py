@@ -2,7 +2,7 @@ import hmac
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,6 +13,7 @@ from .authentication import bearer_token
 from .exceptions import ApplicationError
 from .health import WORKER_STATES, health_report, redis_status
 from .metrics import metrics_exposition
+from .serializers import FlatOutputSerializer
 
 
 class HealthApi(APIView):
@@ -23,19 +24,18 @@ class HealthApi(APIView):
     HEARTBEAT_STALE_AFTER seconds.
     """
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(choices=["healthy", "degraded"]),
-                "redis": serializers.CharField(),
-                "database": serializers.CharField(),
-                "background_workers": serializers.ChoiceField(choices=list(WORKER_STATES)),
-            },
-        )
-    )
+    class OutputSerializer(FlatOutputSerializer):
+        status = serializers.ChoiceField(choices=["healthy", "degraded"])
+        redis = serializers.CharField()
+        database = serializers.CharField()
+        background_workers = serializers.ChoiceField(choices=list(WORKER_STATES))
+
+        class Meta:
+            ref_name = "Health"
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(health_report())
+        return Response(self.OutputSerializer(health_report()).data)
 
 
 class MetricsApi(APIView):
@@ -69,21 +69,30 @@ def _metrics_access_check(*, sent: str) -> None:
 class HealthLiveApi(APIView):
     """Liveness for orchestrators: the process answers HTTP."""
 
-    @extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
+    class OutputSerializer(FlatOutputSerializer):
+        status = serializers.CharField()
+
+        class Meta:
+            ref_name = "Live"
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response({"status": "ok"})
-
-
-READY = inline_serializer("Ready", {"status": serializers.CharField(), "redis": serializers.CharField()})
+        return Response(self.OutputSerializer({"status": "ok"}).data)
 
 
 class HealthReadyApi(APIView):
     """Readiness: 503 while Redis, which the hot path needs, is unreachable."""
 
-    @extend_schema(responses={200: READY, 503: READY})
+    class OutputSerializer(FlatOutputSerializer):
+        status = serializers.CharField()
+        redis = serializers.CharField()
+
+        class Meta:
+            ref_name = "Ready"
+
+    @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer})
     def get(self, request: Request) -> Response:
         state = redis_status()
         ready = state == "ok"
-        return Response(
-            {"status": "ready" if ready else "not_ready", "redis": state}, status=200 if ready else 503
-        )
+        body = {"status": "ready" if ready else "not_ready", "redis": state}
+        return Response(self.OutputSerializer(body).data, status=200 if ready else 503)

@@ -22,7 +22,7 @@ from apps.core.authentication import bearer_token
 from apps.core.exceptions import ApplicationError
 from apps.core.registry import SMS_VALIDATE, work_wake
 from apps.core.schema import errors
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import FlatOutputSerializer, StrictSerializer
 
 from . import signatures
 from .services import (
@@ -73,7 +73,7 @@ def _aware(value: datetime) -> datetime:
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
-class QueuedSerializer(serializers.Serializer):
+class QueuedSerializer(FlatOutputSerializer):
     uuid = serializers.UUIDField(help_text="The SMS's id; a repeated delivery gets the first delivery's.")
     status = serializers.CharField(help_text='Always "queued".')
     duplicate = serializers.BooleanField(help_text="True when this gateway message was received before.")
@@ -83,8 +83,7 @@ class QueuedSerializer(serializers.Serializer):
 
 
 def _queued(result: EnqueueResult) -> Response:
-    body = {"uuid": result.uuid, "status": "queued", "duplicate": result.duplicate}
-    return Response(body, status=status.HTTP_202_ACCEPTED)
+    return Response(QueuedSerializer(result).data, status=status.HTTP_202_ACCEPTED)
 
 
 class SmsReceiveApi(APIView):
@@ -101,9 +100,11 @@ class SmsReceiveApi(APIView):
         class Meta:
             ref_name = "NativeSms"
 
+    OutputSerializer = QueuedSerializer
+
     @extend_schema(
         request=InputSerializer,
-        responses={202: QueuedSerializer, **errors(400, 401, 403, 413, 415, 503)},
+        responses={202: OutputSerializer, **errors(400, 401, 403, 413, 415, 503)},
         auth=[{"gatewayToken": []}],  # type: ignore[list-item]  # security requirements, typed as str
         operation_id="sms_receive",
         summary="Receive an SMS from a native JSON gateway",
@@ -164,9 +165,11 @@ class AndroidSmsReceiveApi(APIView):
         class Meta:
             ref_name = "AndroidWebhook"
 
+    OutputSerializer = QueuedSerializer
+
     @extend_schema(
         request=InputSerializer,
-        responses={202: QueuedSerializer, **errors(400, 401, 403, 404, 413, 415, 503)},
+        responses={202: OutputSerializer, **errors(400, 401, 403, 404, 413, 415, 503)},
         auth=[{"androidSignature": []}],  # type: ignore[list-item]  # security requirements, typed as str
         operation_id="sms_receive_android",
         summary="Receive an SMS from SMS Gateway for Android (webhook sms:received)",

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -241,6 +242,8 @@ class EnqueueResult:
     uuid: str
     duplicate: bool
     kick: bool  # this request should wake a validation worker
+
+    status: ClassVar[str] = "queued"  # a repeat too: the first delivery is queued
 
 
 def sms_enqueue(*, gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
