@@ -19,9 +19,10 @@ from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.schema import errors
-from apps.core.timeutil import iso_utc
+from apps.core.serializers import FlatOutputSerializer, IsoUtcField
 
-from .services.registration import REFERENCE_MAX_LENGTH, number_register, number_status, pending_sms_link
+from .selectors import number_status, pending_sms_link
+from .services.registration import REFERENCE_MAX_LENGTH, number_register
 
 
 class ClientApi(APIView):
@@ -60,11 +61,11 @@ class NumberRegisterApi(ClientApi):
         class Meta:
             ref_name = "RegisterQuery"
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(FlatOutputSerializer):
         registration_id = serializers.UUIDField(help_text="This registration; the callback names it.")
-        mobile_number = serializers.CharField()
+        mobile_number = serializers.CharField(source="mobile.key")
         hash = serializers.CharField()
-        expires_at = serializers.CharField(help_text="ISO 8601 UTC with Z")
+        expires_at = IsoUtcField(help_text="ISO 8601 UTC with Z")
         status = serializers.CharField()
         sms_body = serializers.CharField()
         sms_to = serializers.CharField()
@@ -87,24 +88,12 @@ class NumberRegisterApi(ClientApi):
             client_id=self.client_id(request),
             reference=query.validated_data.get("reference", ""),
         )
-        return Response(
-            {
-                "registration_id": registration.registration_id,
-                "mobile_number": registration.mobile.key,
-                "hash": registration.hash,
-                "expires_at": iso_utc(registration.expires_at),
-                "status": "pending",
-                "sms_body": registration.sms_body,
-                "sms_to": registration.sms_to,
-                "sms_link": registration.sms_link,
-            },
-            headers=registration.rate_limit.headers,
-        )
+        return Response(self.OutputSerializer(registration).data, headers=registration.rate_limit.headers)
 
 
 class NumberStatusApi(ClientApi):
-    class OutputSerializer(serializers.Serializer):
-        mobile_number = serializers.CharField()
+    class OutputSerializer(FlatOutputSerializer):
+        mobile_number = serializers.CharField(source="mobile.key")
         registration_id = serializers.UUIDField()
         status = serializers.ChoiceField(choices=["pending", "verified", "expired", "blacklisted", "unknown"])
 
@@ -118,11 +107,12 @@ class NumberStatusApi(ClientApi):
         summary="Where this client's registration of a number stands",
     )
     def get(self, request: Request, mobile_number: str) -> Response:
-        mobile = mobile_parse(mobile_number)
-        registration_id, state = number_status(
-            mobile=mobile, client_id=self.client_id(request), registration_id=_registration_id(request)
+        found = number_status(
+            mobile=mobile_parse(mobile_number),
+            client_id=self.client_id(request),
+            registration_id=_registration_id(request),
         )
-        return Response({"mobile_number": mobile.key, "registration_id": registration_id, "status": state})
+        return Response(self.OutputSerializer(found).data)
 
 
 class ImageFormatNegotiation(BaseContentNegotiation):

@@ -1,4 +1,4 @@
-"""Registering numbers for reverse-SMS onboarding, and what a client may read of them.
+"""Registering numbers for reverse-SMS onboarding (what a client reads of them: ../selectors.py).
 
 Every register call opens a registration of its own: its own id, salt and so hash. The
 SMS that carries a hash proves that registration only, so a second client (or a second
@@ -9,10 +9,10 @@ claim the first one's proof. All of it is hot path: one Redis round trip, no SQL
 import hashlib
 import json
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from apps.core import keys
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
-from apps.core.redis import get_redis, run_script
+from apps.core.redis import run_script
 from apps.core.registry import REDIS_REPAIR, work_wake
 from apps.core.system_settings import Settings, system_settings_get
 from apps.core.timeutil import from_epoch_ms
@@ -43,6 +43,8 @@ class Registration:
     sms_to: str
     sms_link: str
     rate_limit: RateLimitState
+
+    status: ClassVar[str] = "pending"  # a registration just opened waits for its SMS
 
 
 @dataclass(frozen=True)
@@ -172,64 +174,15 @@ def _raise_for(outcome: str, rate_limit: RateLimitState) -> None:
     if outcome == "rate_limited":
         raise rate_limited(rate_limit, "Too many registrations; retry later.")
     if outcome == "not_ready":
-        raise _not_ready()
+        raise warming_up_error()
     if outcome == "blacklisted":
         raise ApplicationError("This number is blacklisted.", code="blacklisted", status_code=403)
     if outcome == "verified":
         raise ApplicationError("This number is already onboarded.", code="already_onboarded", status_code=409)
 
 
-def number_status(*, mobile: Mobile, client_id: str, registration_id: str | None = None) -> tuple[str, str]:
-    """(registration_id, status) of the client's newest registration of ``mobile``, or the one named.
-
-    Status is pending, verified, expired or blacklisted; 404 when this client has no such
-    registration (never registered, another client's id, or ended over a day ago).
-    """
-    with get_redis().pipeline(transaction=False) as pipe:
-        pipe.hgetall(keys.onboard_regs(mobile.key))
-        pipe.sismember(keys.blacklist_mobiles(), mobile.key)
-        pipe.sismember(keys.out_sms_numbers(), mobile.key)
-        pipe.exists(keys.redis_ready())
-        entries, blacklisted, number_verified, ready = pipe.execute()
-    if not ready:
-        raise _not_ready()
-    reg = _own_registration(entries, client_id=client_id, registration_id=registration_id)
-    return reg.registration_id, _status_of(reg, blacklisted=blacklisted, number_verified=number_verified)
-
-
-def _own_registration(
-    entries: dict[str, str], *, client_id: str, registration_id: str | None
-) -> StoredRegistration:
-    for reg in registrations_parse(entries):
-        if reg.client_id == client_id and registration_id in (None, reg.registration_id):
-            return reg
-    raise _not_registered()
-
-
-def _status_of(reg: StoredRegistration, *, blacklisted: bool, number_verified: bool) -> str:
-    if blacklisted:
-        return "blacklisted"
-    if reg.state:
-        return reg.state
-    # Proved by another registration (whose SMS carried another hash): this one ended.
-    if number_verified or not reg.is_pending(time.time() * 1000):
-        return "expired"
-    return "pending"
-
-
-def pending_sms_link(*, mobile: Mobile, client_id: str, registration_id: str | None = None) -> str:
-    """The ``sms_link`` of the client's newest pending registration (or the one named), for the QR."""
-    entries: dict[str, str] = get_redis().hgetall(keys.onboard_regs(mobile.key))  # type: ignore[assignment]
-    reg = _own_registration(entries, client_id=client_id, registration_id=registration_id)
-    if not reg.is_pending(time.time() * 1000):
-        raise ApplicationError(
-            "No pending registration for this number.", code="no_pending_registration", status_code=404
-        )
-    body = f"{system_settings_get().hash_header}:{reg.hash}"
-    return sms_link_build(to=settings.SMS_RECEIVING_NUMBER, body=body)
-
-
-def _not_ready() -> ApplicationError:
+def warming_up_error() -> ApplicationError:
+    """The 503 while Redis is reloaded after a restart; queues the repair that reloads it."""
     work_wake(REDIS_REPAIR)
     return ApplicationError(
         "Reloading verified numbers after a restart; retry shortly.",
@@ -238,8 +191,3 @@ def _not_ready() -> ApplicationError:
         retry_after=WARMING_RETRY_AFTER,
     )
 
-
-def _not_registered() -> ApplicationError:
-    return ApplicationError(
-        "This client has no such registration of this number.", code="not_found", status_code=404
-    )
