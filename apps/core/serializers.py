@@ -25,7 +25,6 @@ class StrictSerializer(serializers.Serializer):
 # serializer keeps state of its own, so it is refused here. (A comment, not a docstring:
 # drf-spectacular would publish a docstring as every subclass's schema description.)
 class FlatOutputSerializer(serializers.Serializer):
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         declared: dict[str, serializers.Field] = getattr(cls, "_declared_fields", {})

@@ -4,9 +4,9 @@ A new web process and an old worker (or the reverse) meet during every rolling d
 so each payload carries a version and ``from_json`` still reads the previous one.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import orjson
+from apps.core.payloads import payload_build, payload_dumps, payload_loads
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,15 @@ class VerifiedRecord:
     VERSION = 2
 
     def to_json(self) -> str:
-        return orjson.dumps({"v": self.VERSION, **asdict(self)}).decode()
+        return payload_dumps(self, version=self.VERSION)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> "VerifiedRecord":
-        data = orjson.loads(raw)
-        if data.pop("v", 1) == 1:
+        version, data = payload_loads(raw)
+        if version == 1:
             data["legacy_client_ids"] = data.pop("client_ids", ())
         data["legacy_client_ids"] = tuple(data.get("legacy_client_ids", ()))
-        return cls(**data)
+        return payload_build(cls, data)
 
     @property
     def client_ids(self) -> tuple[str, ...]:

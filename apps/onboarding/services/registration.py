@@ -190,4 +190,3 @@ def warming_up_error() -> ApplicationError:
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         retry_after=WARMING_RETRY_AFTER,
     )
-
