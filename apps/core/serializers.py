@@ -1,5 +1,4 @@
 import copy
-from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
@@ -39,5 +38,5 @@ class FlatOutputSerializer(serializers.Serializer):
 class IsoUtcField(serializers.CharField):
     """A datetime rendered as the API's one time format (``iso_utc``); a string in the schema."""
 
-    def to_representation(self, value: datetime) -> str:
+    def to_representation(self, value: Any) -> str:  # a datetime; CharField's stubs say str
         return iso_utc(value)
