@@ -22,7 +22,7 @@ TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
 # Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-sqlite lint schema format bench migrate shell worker beat flower callbacks web clean
+.PHONY: help venv run test test-fast test-sqlite lint schema format bench migrate shell worker beat flower callbacks web clean
 
 # Development targets run with debug on (DJANGO_DEBUG defaults to off everywhere else) and
 # let callbacks reach local test servers; set DJANGO_DEBUG=0 to try production behaviour.
@@ -34,7 +34,7 @@ GUNICORN := $(BIN)/gunicorn smsbridge.wsgi:application --config python:smsbridge
 help: ## list the targets
 	@echo "usage: make <target>"
 	@echo
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-9s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements/dev.txt (again when requirements change)
 
@@ -62,6 +62,15 @@ test: $(STAMP) ## the whole suite on PostgreSQL, then the SQLite tier (PYTEST_AR
 	scripts/ensure_services.sh --postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) test-sqlite; fi
+
+# No test that starts a Celery worker, beat, Flower, gunicorn, a private redis-server or
+# manage.py in its own process (those are marked slow: tests/conftest.py refuses one that is
+# not); `make test` still runs them.
+test-fast: export DATABASE_URL ?= $(TEST_DATABASE_URL)
+test-fast: export DJANGO_SETTINGS_MODULE = smsbridge.settings_test
+test-fast: $(STAMP) ## the PostgreSQL run without the slow (real-process) tests: under a minute
+	scripts/ensure_services.sh --postgres
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 # The admin, the audit trail and the reverse-SMS flow again on SQLite, the database
 # `make run` uses when DATABASE_URL is unset: what an operator tries first must work there.
