@@ -22,14 +22,17 @@ TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/smsbridge
 # Extra arguments: make test PYTEST_ARGS="-k onboarding -x"
 PYTEST_ARGS ?=
 
-.PHONY: help venv run test test-fast test-sqlite lint schema format bench migrate shell worker beat flower callbacks web clean
+.PHONY: help venv run test test-fast test-sqlite lint schema format bench migrate shell web worker callbacks housekeeping beat flower clean
 
 # Development targets run with debug on (DJANGO_DEBUG defaults to off everywhere else) and
 # let callbacks reach local test servers; set DJANGO_DEBUG=0 to try production behaviour.
-DEV_TARGETS := run migrate shell schema web worker callbacks beat flower
+DEV_TARGETS := run migrate shell schema web worker callbacks housekeeping beat flower
 $(DEV_TARGETS): export DJANGO_DEBUG ?= 1
 $(DEV_TARGETS): export CALLBACK_ALLOW_PRIVATE_NETWORKS ?= 1
-GUNICORN := $(BIN)/gunicorn smsbridge.wsgi:application --config python:smsbridge.gunicorn_conf
+# Flower's port: deploy/Procfile.dev reads it, and make run's banner shows the same value.
+$(DEV_TARGETS): export FLOWER_PORT ?= 5555
+# The processes make run starts, one each: `make worker` runs Procfile.dev's worker line.
+PROCFILE_DEV := deploy/Procfile.dev
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -42,7 +45,7 @@ $(STAMP): $(wildcard requirements/*.txt)
 	$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -r requirements/dev.txt
 	touch $@
 
-run: $(STAMP) ## start web, worker, beat and flower for development (Ctrl-C stops them all)
+run: $(STAMP) ## start web, worker, callbacks, housekeeping, beat and flower for development (Ctrl-C stops them all)
 	scripts/ensure_services.sh
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
@@ -52,9 +55,9 @@ run: $(STAMP) ## start web, worker, beat and flower for development (Ctrl-C stop
 	@echo "  web      http://127.0.0.1:$(PORT)/"
 	@echo "  admin    http://127.0.0.1:$(PORT)/admin/"
 	@echo "  API docs http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "  Flower   http://127.0.0.1:5555/  (basic auth \$$FLOWER_BASIC_AUTH, default admin:admin in debug)"
+	@echo "  Flower   http://127.0.0.1:$(FLOWER_PORT)/  (basic auth \$$FLOWER_BASIC_AUTH, default admin:admin in debug)"
 	@echo
-	exec $(BIN)/honcho -f deploy/Procfile.dev start -p $(PORT)
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start -p $(PORT)
 
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export DJANGO_SETTINGS_MODULE = smsbridge.settings_test
@@ -114,23 +117,27 @@ shell: $(STAMP) ## open a Django shell
 
 web: $(STAMP) ## run only the web process (gunicorn on 127.0.0.1:$PORT)
 	scripts/ensure_services.sh
-	exec $(GUNICORN) --bind 127.0.0.1:$(PORT) --workers 2 --threads 4
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start -p $(PORT) web
 
-worker: $(STAMP) ## run only the Celery worker (queue "celery")
+worker: $(STAMP) ## run only the Celery worker (queue "celery": SMS validation, drains)
 	scripts/ensure_services.sh
-	exec $(BIN)/celery -A smsbridge worker --loglevel INFO --concurrency 2 -Q celery -O fair
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start worker
 
 callbacks: $(STAMP) ## run only the callbacks worker (queue "callbacks": webhooks to client apps)
 	scripts/ensure_services.sh
-	exec $(BIN)/celery -A smsbridge worker --loglevel INFO --concurrency 4 -Q callbacks -O fair --hostname callbacks@%h
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start callbacks
+
+housekeeping: $(STAMP) ## run only the housekeeping worker (queue "housekeeping": beat's ticks)
+	scripts/ensure_services.sh
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start housekeeping
 
 beat: $(STAMP) ## run only Celery beat
 	scripts/ensure_services.sh
-	exec $(BIN)/celery -A smsbridge beat --loglevel INFO
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start beat
 
-flower: $(STAMP) ## run only Flower on http://127.0.0.1:5555/ (basic auth $FLOWER_BASIC_AUTH)
+flower: $(STAMP) ## run only Flower on http://127.0.0.1:$FLOWER_PORT/ (basic auth $FLOWER_BASIC_AUTH)
 	scripts/ensure_services.sh
-	exec $(BIN)/celery -A smsbridge flower --conf=./flowerconfig.py --port=5555 --address=127.0.0.1 --basic-auth="$${FLOWER_BASIC_AUTH:-admin:admin}"
+	exec $(BIN)/honcho -f $(PROCFILE_DEV) start flower
 
 clean: ## remove the SQLite database, beat schedule, collected static files and caches (keeps .venv)
 	rm -f var/*.sqlite3 var/*.sqlite3-journal var/celerybeat-schedule*
