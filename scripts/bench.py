@@ -59,7 +59,8 @@ def manage(*args: str) -> str:
 def setup() -> dict[str, str]:
     manage("migrate", "--noinput", "-v0")
     manage("shell", "-c", BENCH_SETUP)
-    client = json.loads(manage("create_client", "bench", "--json"))
+    # Client names are unique: each run brings its own client to the bench database.
+    client = json.loads(manage("create_client", f"bench {datetime.now(UTC).isoformat()}", "--json"))
     gateway = json.loads(manage("create_gateway", "native", "bench", "--json"))
     return {"api_key": client["api_key"], "gateway_token": gateway["secret"]}
 
