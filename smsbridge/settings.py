@@ -30,6 +30,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -62,6 +67,7 @@ INSTALLED_APPS = [
     "apps.onboarding",
     "apps.abuse",
     "apps.audit",
+    "apps.messaging",
     "apps.operations",  # the top floor: dashboard and cross-app commands
     "axes",
 ]
@@ -163,7 +169,9 @@ SMS_RECEIVING_NUMBER = os.environ.get("SMS_RECEIVING_NUMBER", "+919000000000")
 
 # Limits on what a request may carry: bodies over 64 KiB get 413.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# POST /notifications carries an email body of up to 64 KiB, which JSON escaping can grow.
+NOTIFICATION_MAX_REQUEST_BODY_BYTES = env_int("NOTIFICATION_MAX_REQUEST_BODY_BYTES", 256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BODY_BYTES, NOTIFICATION_MAX_REQUEST_BODY_BYTES)
 # The admin takes CSV uploads (blacklist import); files stream to disk past 2.5 MB.
 ADMIN_MAX_REQUEST_BODY_BYTES = env_int("ADMIN_MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)
 # Allowed clock skew for signed gateway deliveries (SMS Gateway for Android).
@@ -278,9 +286,29 @@ if BEHIND_PROXY:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/live$", r"^health/ready$", r"^metrics$"]
-# Optional public base URL (https://bridge.example.com) used to check Twilio signatures
-# when the proxy rewrites the host or path.
+# Optional public base URL (https://bridge.example.com): Twilio signatures are checked
+# against it when the proxy rewrites the host or path, and sending gateways are given
+# delivery-receipt URLs under it (without it, sent messages get no receipts).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+
+# Outbound messages: how long one provider call may take, how many a worker sends at once,
+# and how many it takes from the queue per batch.
+NOTIFICATION_SEND_TIMEOUT = env_float("NOTIFICATION_SEND_TIMEOUT", 10.0)
+NOTIFICATION_SEND_CONCURRENCY = env_int("NOTIFICATION_SEND_CONCURRENCY", 8)
+NOTIFICATION_BATCH_SIZE = env_int("NOTIFICATION_BATCH_SIZE", 50)
+NOTIFICATION_SAFETY_INTERVAL = env_float("NOTIFICATION_SAFETY_INTERVAL", 5.0)
+NOTIFICATION_EVENTS_FLUSH_INTERVAL = env_float("NOTIFICATION_EVENTS_FLUSH_INTERVAL", 5.0)
+
+# The smtp gateway sends through Django's email backend with these standard settings
+# (a gateway's own send URL, user and password, when set, override host, port and login).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = NOTIFICATION_SEND_TIMEOUT
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "sms-bridge@localhost")
 
 # Logs: JSON lines in production, plain lines in development (LOG_FORMAT overrides);
 # mobile numbers are masked in every record. One handler, on the root: every record is

@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("apps.onboarding.urls")),
     path("", include("apps.inbound.urls")),
+    path("", include("apps.messaging.urls")),
     path("health", core_apis.HealthApi.as_view(), name="health"),
     path("health/live", core_apis.HealthLiveApi.as_view(), name="health-live"),
     path("health/ready", core_apis.HealthReadyApi.as_view(), name="health-ready"),

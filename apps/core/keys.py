@@ -140,6 +140,86 @@ def out_sms_queue() -> str:
     return _k("out_sms_queue")
 
 
+# --- outbound messages -------------------------------------------------------------------
+def notification_queue() -> str:
+    """LIST of notifications (JSON, with their id) waiting to be sent (a contract key)."""
+    return _k("notification_queue")
+
+
+def notification(notification_id: str) -> str:
+    """HASH: the live status record of a notification, what GET /notifications/{id} reads
+    (a contract key): client_id, channel, status, attempts, last_error, gateway_id,
+    provider_id, seq (its changes so far), created_at, updated_at."""
+    return _k(f"notification:{notification_id}")
+
+
+NOTIFICATION_TTL = 7 * 86400
+
+
+def notification_idempotency(client_id: str, key_digest: str) -> str:
+    """STRING: the notification a client's idempotency key created (24 h)."""
+    return _k(f"notification_idem:{client_id}:{key_digest}")
+
+
+NOTIFICATION_IDEMPOTENCY_TTL = 86400
+
+
+def notification_retry() -> str:
+    """ZSET notification JSON -> when its next attempt is due (epoch ms)."""
+    return _k("notification_retry")
+
+
+def notification_events() -> str:
+    """LIST of notification status changes (JSON) waiting for PostgreSQL."""
+    return _k("notification_events")
+
+
+def notification_ref(gateway_id: str, provider_id: str) -> str:
+    """STRING: the notification a provider's message id belongs to, for delivery receipts."""
+    return _k(f"notification_ref:{gateway_id}:{provider_id}")
+
+
+def notification_kick() -> str:
+    """Set for a moment after a send task is queued, so a burst queues one task."""
+    return _k("notification_kick")
+
+
+NOTIFICATION_KICK_TTL_MS = 200
+
+
+def notify_client_rate(client_id: str) -> str:
+    """GCRA state of a client's notification budget."""
+    return _k(f"rate:notify:{client_id}")
+
+
+def notify_destination_rate(client_id: str, destination_digest: str) -> str:
+    """GCRA state of one client's notifications to one destination."""
+    return _k(f"rate:notify:{client_id}:{destination_digest}")
+
+
+def send_routes() -> str:
+    """HASH "{channel}:{country code or *}" -> sending gateways on that route (rebuilt from PostgreSQL)."""
+    return _k("send_routes")
+
+
+def gateway_cooldown(gateway_id: str) -> str:
+    """STRING set while a sending gateway that failed is skipped (PX: the cool-down)."""
+    return _k(f"gateway_cooldown:{gateway_id}")
+
+
+def gateway_failures(gateway_id: str) -> str:
+    """INT: a sending gateway's failures in a row; each doubles its next cool-down."""
+    return _k(f"gateway_failures:{gateway_id}")
+
+
+GATEWAY_FAILURES_TTL = 3600
+
+
+def metrics_notifications() -> str:
+    """HASH "{gateway_id}:{outcome}" -> sends that ended so (sent, failed, error, delivered)."""
+    return _k("metrics:notifications")
+
+
 # --- reliable batches (see apps.core.queues) ------------------------------------------
 def batch_items(queue: str, batch_id: str) -> str:
     return f"{queue}:batch:{batch_id}"

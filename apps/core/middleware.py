@@ -33,6 +33,8 @@ class BodySizeLimitMiddleware:
         # Staff upload CSV files to the admin; the API's smaller bound is for the API.
         if request.path.startswith("/admin/"):
             return settings.ADMIN_MAX_REQUEST_BODY_BYTES
+        if request.path == "/notifications":
+            return settings.NOTIFICATION_MAX_REQUEST_BODY_BYTES
         return settings.MAX_REQUEST_BODY_BYTES
 
 

@@ -136,6 +136,7 @@ def dashboard_panels() -> list[Panel]:
 SMS_VALIDATE = "sms_validate"  # a delivery queued an SMS: judge it now (onboarding)
 REDIS_REPAIR = "redis_repair"  # a request found Redis without its data (onboarding's task)
 CALLBACK_DELIVER = "callback_deliver"  # one callback attempt, by delivery id (clients)
+NOTIFICATION_SEND = "notification_send"  # a notification was queued: send now (messaging)
 
 _WORK: dict[str, Task[Any, Any]] = {}
 

@@ -57,6 +57,11 @@ class Settings:
     otp_max_attempts: int = 5
     otp_attempts_ttl: int = 3600
     abuse_blacklist_days: int = 7
+    notification_max_attempts: int = 3
+    notification_retry_base_seconds: int = 30
+    gateway_cooldown_seconds: int = 60
+    notification_rate_per_minute: int = 600
+    notification_per_destination_per_hour: int = 30
 
     def is_enabled(self, check: str) -> bool:
         return dict(self.check_enabled).get(check, False)
@@ -86,6 +91,14 @@ DESCRIPTIONS = {
     "otp_attempts_ttl": "Seconds the failed-attempt counter is kept.",
     "abuse_blacklist_days": "Days a number blacklisted by the abuse sweep stays listed, unless an operator "
     "makes the entry permanent.",
+    "notification_max_attempts": "Attempts to send a notification before it is marked failed.",
+    "notification_retry_base_seconds": "Wait before a notification's second attempt; it doubles for each "
+    "later one.",
+    "gateway_cooldown_seconds": "How long a sending gateway that failed is skipped; it doubles with each "
+    "failure in a row (at most an hour).",
+    "notification_rate_per_minute": "Notifications a client may queue per minute before 429.",
+    "notification_per_destination_per_hour": "Notifications one client may queue to one number or address "
+    "per hour before 429.",
 }
 
 _local: dict[str, Any] = {"value": None, "at": 0.0}
@@ -164,6 +177,7 @@ Parser = Callable[[Any], Any]
 MAX_SECONDS = 10 * 365 * 86400  # far beyond any sensible value, well within datetime's range
 MAX_SALT_LENGTH = 128
 MAX_BLACKLIST_DAYS = 3650
+MAX_NOTIFICATION_ATTEMPTS = 20
 MAX_HEADER_LENGTH = 20
 _COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
 _HEADER = re.compile(r"[A-Za-z0-9]+")
@@ -283,6 +297,11 @@ PARSERS: dict[str, Parser] = {
     "otp_max_attempts": _count,
     "otp_attempts_ttl": _seconds,
     "abuse_blacklist_days": _whole_number(minimum=1, maximum=MAX_BLACKLIST_DAYS),
+    "notification_max_attempts": _whole_number(minimum=1, maximum=MAX_NOTIFICATION_ATTEMPTS),
+    "notification_retry_base_seconds": _seconds,
+    "gateway_cooldown_seconds": _seconds,
+    "notification_rate_per_minute": _count,
+    "notification_per_destination_per_hour": _count,
 }
 
 

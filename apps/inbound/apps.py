@@ -7,10 +7,12 @@ class InboundConfig(AppConfig):
     verbose_name = "Inbound SMS gateways"
 
     def ready(self) -> None:
-        """Declare to core the gateway mirrors the repair rebuilds."""
+        """Declare to core the gateway mirrors the repair rebuilds (credentials and sending routes)."""
         from apps.core import registry
 
         from .mirror import gateway_directory, gateway_token_directory
+        from .routes import send_route_directory
 
         registry.mirror_register("gateways", gateway_directory)
         registry.mirror_register("gateway_tokens", gateway_token_directory)
+        registry.mirror_register("send_routes", send_route_directory)

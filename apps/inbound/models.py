@@ -4,13 +4,17 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.core.crypto import EncryptedTextField
+
 
 class Gateway(models.Model):
-    """A configured SMS gateway that delivers inbound SMS, with its own secrets.
+    """A configured gateway: it delivers inbound SMS, sends outbound messages, or both.
 
     Its secrets are GatewaySecret rows: one in force, plus the previous one during the
     grace period of a rotation. A scoped gateway may deliver SMS only from senders of
-    its ``countries`` and only to its ``receiving_number``.
+    its ``countries`` and only to its ``receiving_number``; it sends only to numbers of
+    its ``countries`` too. The ``send_*`` fields say how to reach the provider's sending
+    API: a gateway sends once they are set (smtp and console gateways always send).
     """
 
     class Kind(models.TextChoices):
@@ -18,6 +22,8 @@ class Gateway(models.Model):
         ANDROID = "android", "SMS Gateway for Android"
         TWILIO = "twilio", "Twilio"
         JASMIN = "jasmin", "Jasmin"
+        SMTP = "smtp", "Email (SMTP)"
+        CONSOLE = "console", "Console (nothing leaves the machine)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -34,6 +40,26 @@ class Gateway(models.Model):
         help_text="The number this gateway receives on (E.164); when set, deliveries addressed to "
         "another number are refused.",
     )
+    send_url = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Sending API: the Android gateway's base URL (local server or cloud), Jasmin's HTTP API "
+        "base URL, Twilio's API base URL (empty: https://api.twilio.com), or smtp://host:port "
+        "(empty: the EMAIL_HOST settings).",
+    )
+    send_username = models.CharField(
+        max_length=200, blank=True, help_text="Sending API user: Android login, Jasmin username, Twilio Account SID."
+    )
+    send_password = EncryptedTextField(
+        blank=True,
+        help_text="Sending API password, encrypted at rest (Twilio: the auth token; empty: the gateway's secret).",
+    )
+    send_from = models.CharField(
+        max_length=254, blank=True, help_text="Sender: a number or sender id for SMS, an address for email."
+    )
+    priority = models.PositiveIntegerField(
+        default=100, help_text="Sending order among the gateways that cover a destination: lower goes first."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,8 +73,35 @@ class Gateway(models.Model):
         """Bearer tokens are only compared, so only their hash is kept."""
         return self.kind in SECRET_HASHED_KINDS
 
+    @property
+    def receives(self) -> bool:
+        return self.kind not in SEND_ONLY_KINDS
+
+    @property
+    def channel(self) -> str:
+        """What it sends: ``email`` (smtp), ``sms`` (the SMS providers), ``any`` (console)."""
+        return CHANNEL_OF_KIND[self.kind]
+
+    @property
+    def sends(self) -> bool:
+        """Whether it is set up to send (the SMS providers need their API's address or account)."""
+        if self.kind in SEND_ONLY_KINDS:
+            return True
+        if self.kind == Gateway.Kind.TWILIO:
+            return bool(self.send_username)
+        return self.kind != Gateway.Kind.NATIVE and bool(self.send_url)
+
 
 SECRET_HASHED_KINDS = frozenset({Gateway.Kind.NATIVE, Gateway.Kind.JASMIN})
+SEND_ONLY_KINDS = frozenset({Gateway.Kind.SMTP, Gateway.Kind.CONSOLE})
+CHANNEL_OF_KIND = {
+    Gateway.Kind.NATIVE: "sms",
+    Gateway.Kind.ANDROID: "sms",
+    Gateway.Kind.TWILIO: "sms",
+    Gateway.Kind.JASMIN: "sms",
+    Gateway.Kind.SMTP: "email",
+    Gateway.Kind.CONSOLE: "any",
+}
 
 
 class GatewaySecretQuerySet(QuerySet["GatewaySecret"]):

@@ -40,7 +40,9 @@ from .mirror import gateway_lookup_by_token as gateway_lookup_by_token
 from .mirror import gateway_token_directory as gateway_token_directory
 from .models import Gateway, GatewaySecret
 from .payloads import InboundSmsRecord
+from .routes import send_routes_rebuild_on_commit
 from .scope import countries_clean, receiving_number_clean, scope_check
+from .send_config import SendConfig, send_config_clean
 
 MAX_SMS_LENGTH = 2000  # concatenated SMS bodies stay far below this
 MIN_SECRET_LENGTH = 16
@@ -56,22 +58,30 @@ def gateway_create(
     secret: str | None = None,
     countries: Iterable[int | str] = (),
     receiving_number: str = "",
+    send: SendConfig | None = None,
     actor: Actor | None = None,
 ) -> tuple[Gateway, str]:
     """Create a gateway; returns it with its secret in plain text (shown once, stored hashed
-    or encrypted)."""
+    or encrypted). Send-only kinds (smtp, console) receive nothing, so they get no secret
+    and the returned secret is empty."""
     if kind not in Gateway.Kind.values:
         raise ApplicationError(
             f"Unknown gateway kind {kind!r}; choose one of {', '.join(Gateway.Kind.values)}.", code="invalid"
         )
-    plain = _secret_choose(secret)
-    gateway = Gateway.objects.create(
+    sending = send_config_clean(kind=kind, config=send or SendConfig())
+    gateway = Gateway(
         kind=kind,
         name=name,
         countries=countries_clean(countries),
         receiving_number=receiving_number_clean(kind=kind, raw=receiving_number),
+        **sending.as_fields(),
     )
-    _secret_add(gateway, plain)
+    if not gateway.receives and secret:
+        raise ApplicationError(f"A {kind} gateway only sends: it takes no secret.", code="invalid")
+    plain = _secret_choose(secret) if gateway.receives else ""
+    gateway.save()
+    if plain:
+        _secret_add(gateway, plain)
     _mirror_on_commit(gateway)
     if actor is not None:
         operator_action_record(
@@ -103,6 +113,33 @@ def gateway_update(
         action = "gateway.scope" if set(changes) - {"name"} else "gateway.rename"
         summary = f"changed {', '.join(changes)}; now {_scope_text(locked)}"
         operator_action_record(actor=actor, action=action, obj=locked, summary=summary, changes=changes)
+    return locked
+
+
+@transaction.atomic
+def gateway_send_update(*, gateway: Gateway, send: SendConfig, actor: Actor | None = None) -> Gateway:
+    """Change how the gateway sends (URL, account, sender, priority); a blank password
+    keeps the stored one. The password itself never reaches the operator log."""
+    locked = _locked(gateway)
+    sending = send_config_clean(kind=locked.kind, config=send)
+    fields = sending.as_fields()
+    if not sending.password:
+        fields.pop("send_password")
+    old = {name: getattr(locked, name) for name in fields}
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=list(fields))
+    _mirror_on_commit(locked)
+    changes = changes_between(
+        {k: ("…" if k == "send_password" else v) for k, v in old.items() if k != "send_password"},
+        {k: v for k, v in fields.items() if k != "send_password"},
+    )
+    if "send_password" in fields:
+        changes["send_password"] = {"old": "…", "new": "(changed)"}
+    if actor is not None and changes:
+        operator_action_record(
+            actor=actor, action="gateway.sending", obj=locked, summary=f"changed {', '.join(changes)}", changes=changes
+        )
     return locked
 
 
@@ -215,6 +252,7 @@ def _secret_add(gateway: Gateway, plain: str) -> GatewaySecret:
 
 
 def _mirror_on_commit(gateway: Gateway, *, dropped_hashes: Iterable[str] = ()) -> None:
+    send_routes_rebuild_on_commit()  # every change may add, drop or rescope a sending route
     gateway_id = str(gateway.id)
     in_force = list(gateway.secrets.in_force())
     tokens = [s.token_hash for s in in_force] if gateway.kind == Gateway.Kind.NATIVE else []

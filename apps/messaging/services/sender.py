@@ -1,0 +1,2 @@
+def notifications_send_pending() -> int:
+    return 0

@@ -1,0 +1,2 @@
+def notification_events_flush() -> int:
+    return 0
