@@ -53,7 +53,11 @@ worker_send_task_events = True
 HOUSEKEEPING_QUEUE = "housekeeping"
 task_default_queue = "celery"
 task_queues = (Queue("celery"), Queue("callbacks"), Queue(HOUSEKEEPING_QUEUE))
-task_routes = {"apps.clients.tasks.callback_deliver_task": {"queue": "callbacks"}}
+# Sending notifications waits on providers' APIs the same way, so it shares that pool.
+task_routes = {
+    "apps.clients.tasks.callback_deliver_task": {"queue": "callbacks"},
+    "apps.messaging.tasks.notifications_send_task": {"queue": "callbacks"},
+}
 
 # Keep Django's LOGGING (JSON lines, masked numbers) in workers and beat too.
 worker_hijack_root_logger = False
@@ -85,4 +89,10 @@ beat_schedule = {
     "blacklist-expire": _every(settings.ABUSE_SWEEP_INTERVAL, "apps.abuse.tasks.blacklist_expire_task"),
     "redis-repair": _every(settings.REDIS_REPAIR_INTERVAL, "apps.onboarding.tasks.redis_repair_task"),
     "audit-purge": _every(settings.AUDIT_PURGE_INTERVAL, "apps.audit.tasks.audit_purge_task"),
+    "notifications-send": _every(
+        settings.NOTIFICATION_SAFETY_INTERVAL, "apps.messaging.tasks.notifications_send_task"
+    ),
+    "notification-events-flush": _every(
+        settings.NOTIFICATION_EVENTS_FLUSH_INTERVAL, "apps.messaging.tasks.notification_events_flush_task"
+    ),
 }

@@ -21,6 +21,9 @@ os.environ.setdefault("MONITOR_FLUSH_INTERVAL", "1")
 os.environ.setdefault("BLACKLIST_FLUSH_INTERVAL", "1")
 os.environ.setdefault("REDIS_REPAIR_INTERVAL", "1")
 os.environ.setdefault("BEAT_LOCK_TIMEOUT", "6")
+os.environ.setdefault("NOTIFICATION_SAFETY_INTERVAL", "0.5")
+os.environ.setdefault("NOTIFICATION_EVENTS_FLUSH_INTERVAL", "0.5")
+os.environ.setdefault("NOTIFICATION_SEND_TIMEOUT", "3")
 # The suite runs with debug off, as production does: a key long enough to pass the start
 # check, callbacks to the local test servers, and /metrics open (a test may set a token).
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-suite-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")

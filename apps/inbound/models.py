@@ -48,7 +48,9 @@ class Gateway(models.Model):
         "(empty: the EMAIL_HOST settings).",
     )
     send_username = models.CharField(
-        max_length=200, blank=True, help_text="Sending API user: Android login, Jasmin username, Twilio Account SID."
+        max_length=200,
+        blank=True,
+        help_text="Sending API user: Android login, Jasmin username, Twilio Account SID.",
     )
     send_password = EncryptedTextField(
         blank=True,
@@ -94,7 +96,7 @@ class Gateway(models.Model):
 
 SECRET_HASHED_KINDS = frozenset({Gateway.Kind.NATIVE, Gateway.Kind.JASMIN})
 SEND_ONLY_KINDS = frozenset({Gateway.Kind.SMTP, Gateway.Kind.CONSOLE})
-CHANNEL_OF_KIND = {
+CHANNEL_OF_KIND: dict[str, str] = {
     Gateway.Kind.NATIVE: "sms",
     Gateway.Kind.ANDROID: "sms",
     Gateway.Kind.TWILIO: "sms",

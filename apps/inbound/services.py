@@ -138,7 +138,11 @@ def gateway_send_update(*, gateway: Gateway, send: SendConfig, actor: Actor | No
         changes["send_password"] = {"old": "…", "new": "(changed)"}
     if actor is not None and changes:
         operator_action_record(
-            actor=actor, action="gateway.sending", obj=locked, summary=f"changed {', '.join(changes)}", changes=changes
+            actor=actor,
+            action="gateway.sending",
+            obj=locked,
+            summary=f"changed {', '.join(changes)}",
+            changes=changes,
         )
     return locked
 

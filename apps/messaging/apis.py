@@ -11,8 +11,8 @@ from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, StrictSerializer
 
-from .services.enqueue import EMAIL_BODY_MAX, IDEMPOTENCY_KEY_MAX, SUBJECT_MAX, notification_enqueue
 from .selectors import notification_get
+from .services.enqueue import EMAIL_BODY_MAX, IDEMPOTENCY_KEY_MAX, SUBJECT_MAX, notification_enqueue
 
 STATUSES = ["queued", "sending", "sent", "delivered", "failed"]
 

@@ -4,7 +4,11 @@ from . import apis, receipt_apis
 
 urlpatterns = [
     path("notifications", apis.NotificationCreateApi.as_view(), name="notification-create"),
-    path("notifications/<str:notification_id>", apis.NotificationDetailApi.as_view(), name="notification-detail"),
+    path(
+        "notifications/<str:notification_id>",
+        apis.NotificationDetailApi.as_view(),
+        name="notification-detail",
+    ),
     path(
         "notifications/receipts/android/<str:gateway_id>",
         receipt_apis.AndroidReceiptApi.as_view(),

@@ -73,7 +73,9 @@ def body_check(*, channel: str, body: str, subject: str = "") -> None:
         unit = "characters" if channel == "sms" else "bytes"
         raise ApplicationError(f"body is longer than {limit} {unit} for {channel}.", code="body_too_long")
     if len(subject) > SUBJECT_MAX or "\n" in subject or "\r" in subject:
-        raise ApplicationError(f"subject must be one line of at most {SUBJECT_MAX} characters.", code="invalid")
+        raise ApplicationError(
+            f"subject must be one line of at most {SUBJECT_MAX} characters.", code="invalid"
+        )
 
 
 def digest(text: str, length: int = 32) -> str:
@@ -99,7 +101,9 @@ def notification_enqueue(
     destination = destination_parse(channel=channel, to=to)
     body_check(channel=channel, body=body, subject=subject)
     if len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-        raise ApplicationError(f"idempotency_key is longer than {IDEMPOTENCY_KEY_MAX} characters.", code="invalid")
+        raise ApplicationError(
+            f"idempotency_key is longer than {IDEMPOTENCY_KEY_MAX} characters.", code="invalid"
+        )
     config = system_settings_get()
     notification_id = str(uuid.uuid4())
     now = time.time()
@@ -187,5 +191,7 @@ def _raise_for(outcome: str, rate_limit: RateLimitState) -> None:
         )
     if outcome == "blacklisted":
         raise ApplicationError(
-            "This number is blacklisted.", code="destination_not_permitted", status_code=status.HTTP_403_FORBIDDEN
+            "This number is blacklisted.",
+            code="destination_not_permitted",
+            status_code=status.HTTP_403_FORBIDDEN,
         )

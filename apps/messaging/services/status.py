@@ -36,10 +36,17 @@ def notification_change(
     metric: str = "",
 ) -> Change:
     """Apply one change; ``last_error=None`` keeps the last error, ``""`` clears it."""
-    reference = keys.notification_ref(gateway_id, provider_id) if provider_id else keys.notification_ref("-", "-")
+    reference = (
+        keys.notification_ref(gateway_id, provider_id) if provider_id else keys.notification_ref("-", "-")
+    )
     applied, seq, client_id, channel, now = run_script(
         "messaging/lua/notification_change.lua",
-        keys=[keys.notification(notification_id), keys.notification_events(), keys.metrics_notifications(), reference],
+        keys=[
+            keys.notification(notification_id),
+            keys.notification_events(),
+            keys.metrics_notifications(),
+            reference,
+        ],
         args=[
             status,
             by,
