@@ -62,7 +62,8 @@ def setup() -> dict[str, str]:
     # Client names are unique: each run brings its own client to the bench database.
     client = json.loads(manage("create_client", f"bench {datetime.now(UTC).isoformat()}", "--json"))
     gateway = json.loads(manage("create_gateway", "native", "bench", "--json"))
-    return {"api_key": client["api_key"], "gateway_token": gateway["secret"]}
+    manage("create_gateway", "console", f"bench console {datetime.now(UTC).isoformat()}", "--json")
+    return {"api_key": client["api_key"], "gateway_token": gateway["secret"], "client_id": client["client_id"]}
 
 
 BENCH_SETUP = """
@@ -73,6 +74,8 @@ for role in ("data", "broker", "results", "cache"):
 system_setting_set(key="register_rate_per_minute", value=10**9)
 system_setting_set(key="register_per_number_per_hour", value=10**9)
 system_setting_set(key="register_per_client_number_per_hour", value=10**9)
+system_setting_set(key="notification_rate_per_minute", value=10**9)
+system_setting_set(key="notification_per_destination_per_hour", value=10**9)
 from apps.core.repair import redis_repair
 redis_repair(force=True)
 """
@@ -105,6 +108,11 @@ def request_for(kind: str, n: int, creds: dict[str, str]) -> tuple[str, str, byt
     if kind == "register":
         number = f"9{(n % 900_000_000) + 100_000_000}"
         return "GET", f"/onboard/register/{number}", None, {"Authorization": f"Bearer {creds['api_key']}"}
+    if kind == "notify":
+        number = f"+919{(n % 900_000_000) + 100_000_000}"
+        payload = {"channel": "sms", "to": number, "body": "Your code is 123456"}
+        headers = {"Authorization": f"Bearer {creds['api_key']}", "Content-Type": "application/json"}
+        return "POST", "/notifications", json.dumps(payload).encode(), headers
     body = json.dumps(
         {
             "sender_number": f"+9198{n % 100_000_000:08d}",
@@ -254,6 +262,80 @@ def measure_sweep() -> dict[str, float]:
     return {"counters": SWEEP_COUNTERS, "offenders": added, "seconds": round(seconds, 2)}
 
 
+SEND_NOTIFICATIONS = int(os.environ.get("BENCH_SEND_NOTIFICATIONS", "2000"))
+PROVIDER_LATENCY = float(os.environ.get("BENCH_PROVIDER_LATENCY", "0.005"))  # seconds per API call
+
+
+def fake_android_api(port: int) -> None:
+    """A stand-in for SMS Gateway for Android's message API in a process of its own, so its
+    work does not share the sender's interpreter; it answers like the real one, after
+    PROVIDER_LATENCY (a phone on the local network answers in milliseconds)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            message = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            time.sleep(PROVIDER_LATENCY)
+            state = {"id": message["id"], "state": "Pending", "recipients": []}
+            body = json.dumps(state).encode()
+            self.send_response(202)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def measure_sends(creds: dict[str, str]) -> dict[str, float]:
+    """Notifications sent per second by one worker's sender through a local provider API."""
+    from django.conf import settings
+
+    from apps.core import keys
+    from apps.core.redis import get_redis
+    from apps.inbound.models import Gateway
+    from apps.inbound.send_config import SendConfig
+    from apps.inbound.services import gateway_create
+    from apps.messaging.services.enqueue import notification_enqueue
+    from apps.messaging.services.routing import routes_forget
+    from apps.messaging.services.sender import notifications_send_pending
+
+    port = free_port()
+    server = mp.Process(target=fake_android_api, args=(port,), daemon=True)
+    server.start()
+    wait_for_port(port)
+    try:
+        Gateway.objects.filter(kind__in=("console", "android")).delete()
+        gateway_create(
+            kind="android",
+            name=f"bench android {datetime.now(UTC).isoformat()}",
+            send=SendConfig(url=f"http://127.0.0.1:{port}", username="bench", password="bench", priority=1),
+        )
+        routes_forget()
+        get_redis().set(keys.redis_ready(), time.time())
+        for n in range(SEND_NOTIFICATIONS):
+            notification_enqueue(client_id=creds["client_id"], channel="sms", to=f"+9198{n:08d}", body="bench")
+        started = time.perf_counter()
+        handled = notifications_send_pending()
+        seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+    if handled != SEND_NOTIFICATIONS:
+        raise SystemExit(f"bench: the sender handled {handled} of {SEND_NOTIFICATIONS} notifications")
+    return {
+        "notifications": SEND_NOTIFICATIONS,
+        "concurrency": settings.NOTIFICATION_SEND_CONCURRENCY,
+        "provider_latency_ms": PROVIDER_LATENCY * 1000,
+        "seconds": round(seconds, 2),
+        "sends_per_second": round(SEND_NOTIFICATIONS / seconds, 1),
+    }
+
+
 MEMORY_REGISTRATIONS = int(os.environ.get("BENCH_MEMORY_REGISTRATIONS", "20000"))
 MEMORY_VERIFIED = int(os.environ.get("BENCH_MEMORY_VERIFIED", "200000"))
 
@@ -358,7 +440,7 @@ def main() -> None:
     server = start_server()
     try:
         measure("live", creds)  # warm-up: imports, connections, caches
-        results = {kind: measure(kind, creds) for kind in ("live", "register", "receive")}
+        results = {kind: measure(kind, creds) for kind in ("live", "register", "receive", "notify")}
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -369,6 +451,7 @@ def main() -> None:
         get_redis(role).flushdb()
     flush = measure_flush()
     sweep = measure_sweep()
+    sends = measure_sends(creds)
     memory = {"default_config": measure_memory(), "deploy_config": measure_memory_with_deploy_config()}
     live = results["live"]["rps"]
     report: dict[str, Any] = {
@@ -379,9 +462,11 @@ def main() -> None:
         "monitor_flush": flush,
         "abuse_sweep": sweep,
         "redis_memory": memory,
+        "notification_sends": sends,
         "ratios": {
             "register_vs_live": round(results["register"]["rps"] / live, 3),
             "receive_vs_live": round(results["receive"]["rps"] / live, 3),
+            "notify_vs_live": round(results["notify"]["rps"] / live, 3),
         },
     }
     RESULTS.parent.mkdir(exist_ok=True)
@@ -396,6 +481,10 @@ def main() -> None:
     )
     print(
         f"abuse sweep: {sweep['counters']} counters in {sweep['seconds']} s ({sweep['offenders']} offenders)"
+    )
+    print(
+        f"notification sends: {sends['sends_per_second']} /s through a local Android gateway API "
+        f"({sends['notifications']} notifications, {sends['concurrency']} at once)"
     )
     for config, m in memory.items():
         print(
