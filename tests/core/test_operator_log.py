@@ -102,6 +102,7 @@ def test_bootstrap_demo_names_its_operator_too(django_capture_on_commit_callback
         "client.create",
         "api_key.create",
         "gateway.create",
+        "gateway.create",  # the console gateway, made once
         "api_key.revoke",
         "api_key.create",
         "gateway.rotate",

@@ -10,10 +10,14 @@ from apps.inbound.services import gateway_create, gateway_rotate
 
 DEMO_CLIENT = "Demo client"
 DEMO_GATEWAY = "Demo native gateway"
+DEMO_OUTBOX = "Demo console"
 
 
 class Command(OperatorCommand):
-    help = "Create (or refresh) the demo client and demo native gateway and print their keys."
+    help = (
+        "Create (or refresh) the demo client and demo native gateway and print their keys; also a console "
+        "gateway, so notifications and one-time codes can be tried without a provider."
+    )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,7 +36,11 @@ class Command(OperatorCommand):
         else:
             # Tokens are stored hashed too: a fresh one each start, the old one revoked.
             token = gateway_rotate(gateway=gateway, grace_seconds=0, actor=actor)
+        if not Gateway.objects.filter(kind=Gateway.Kind.CONSOLE).exists():
+            # Sends nowhere: messages land in the admin's Console outbox, for trying things out.
+            gateway_create(kind=Gateway.Kind.CONSOLE, name=DEMO_OUTBOX, actor=actor)
         self.stdout.write(self.style.SUCCESS("Demo credentials"))
         self.stdout.write(f"  client API key : {api_key}")
         self.stdout.write(f"  gateway token  : {token}")
         self.stdout.write(f"  client id      : {client.id}")
+        self.stdout.write("  outbound       : console gateway; sent messages appear in the admin's Console outbox")
