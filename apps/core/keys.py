@@ -220,6 +220,98 @@ def metrics_notifications() -> str:
     return _k("metrics:notifications")
 
 
+# --- one-time passwords ------------------------------------------------------------------
+def otp(client_id: str, mobile: str) -> str:
+    """STRING (JSON) ``{otp_hash, mobile_number, created_at, expires_at}`` of a client's active
+    code for a number (a contract key); ``otp_hash`` is an HMAC keyed by a server secret."""
+    return _k(f"otp:{client_id}:{mobile}")
+
+
+def otp_attempts(client_id: str, mobile: str) -> str:
+    """INT: failed checks of a client's codes for a number (a contract key); at
+    ``otp_max_attempts`` the number is blocked for that client until the key expires."""
+    return _k(f"otp:attempts:{client_id}:{mobile}")
+
+
+def otp_request_client_rate(client_id: str) -> str:
+    """GCRA state of a client's OTP request budget."""
+    return _k(f"rate:otp_request:{client_id}")
+
+
+def otp_request_number_rate(client_id: str, mobile: str) -> str:
+    """GCRA state of one client's OTP requests for one number."""
+    return _k(f"rate:otp_request:{client_id}:{mobile}")
+
+
+def otp_request_ip_rate(client_id: str, ip: str) -> str:
+    """GCRA state of one client's OTP requests from one end-user address (an IPv6 /64)."""
+    return _k(f"rate:otp_request_ip:{client_id}:{ip}")
+
+
+def otp_verify_client_rate(client_id: str) -> str:
+    """GCRA state of a client's OTP verify budget."""
+    return _k(f"rate:otp_verify:{client_id}")
+
+
+def otp_verify_number_rate(client_id: str, mobile: str) -> str:
+    """GCRA state of one client's OTP checks for one number."""
+    return _k(f"rate:otp_verify:{client_id}:{mobile}")
+
+
+def otp_verify_ip_rate(client_id: str, ip: str) -> str:
+    """GCRA state of one client's OTP checks from one end-user address (an IPv6 /64)."""
+    return _k(f"rate:otp_verify_ip:{client_id}:{ip}")
+
+
+def otp_prefix_rate(client_id: str, prefix: str) -> str:
+    """GCRA state of a client's codes to one destination prefix (the velocity rule)."""
+    return _k(f"rate:otp_prefix:{client_id}:{prefix}")
+
+
+def otp_conversion(client_id: str, prefix: str) -> str:
+    """HASH "r:{bucket}"/"v:{bucket}" -> codes requested/verified to a prefix per 5-minute
+    bucket of the last hour (the conversion watch)."""
+    return _k(f"otp_conversion:{client_id}:{prefix}")
+
+
+def otp_pending(client_id: str, prefix: str) -> str:
+    """ZSET number -> expiry (epoch ms) of the codes to a prefix still unverified and alive:
+    the conversion watch judges only codes that had their chance."""
+    return _k(f"otp_pending:{client_id}:{prefix}")
+
+
+OTP_CONVERSION_BUCKET_MS = 300_000
+OTP_CONVERSION_BUCKETS = 12  # one hour
+OTP_CONVERSION_TTL = 3900
+
+
+def otp_prefix_block(client_id: str, prefix: str) -> str:
+    """STRING set while a client's codes to a prefix are refused (the conversion watch
+    tripped); its TTL is ``otp_prefix_cooldown_seconds``."""
+    return _k(f"otp_prefix_block:{client_id}:{prefix}")
+
+
+def otp_blocked_prefixes() -> str:
+    """ZSET "{client_id}:{prefix}" -> end of its block (epoch ms), for the dashboard."""
+    return _k("otp_blocked_prefixes")
+
+
+def otp_safe_numbers() -> str:
+    """SET of numbers exempt from the OTP velocity rules (rebuilt from PostgreSQL)."""
+    return _k("otp_safe_numbers")
+
+
+def otp_policies() -> str:
+    """HASH client_id -> JSON OTP policy (destination countries, message template) of the
+    clients that have one (rebuilt from PostgreSQL)."""
+    return _k("otp_policies")
+
+
+def metrics_otp() -> str:
+    """HASH outcome -> OTP requests and checks that ended so (requested, verified, failed, ...)."""
+    return _k("metrics:otp")
+
+
 # --- reliable batches (see apps.core.queues) ------------------------------------------
 def batch_items(queue: str, batch_id: str) -> str:
     return f"{queue}:batch:{batch_id}"

@@ -37,6 +37,7 @@ CACHE_KEY = "system_settings:v2"
 # Checks that keep abusers and unproven numbers out; outside debug none may be left out.
 SECURITY_CHECKS = ("mobile", "blacklist", "duplicate", "header_hash")
 MIN_SALT_LENGTH = 16
+OTP_DEFAULT_TEMPLATE = "Your verification code is {code}. It expires in {minutes} minutes."
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,21 @@ class Settings:
     gateway_cooldown_seconds: int = 60
     notification_rate_per_minute: int = 600
     notification_per_destination_per_hour: int = 30
+    otp_code_length: int = 6
+    otp_message_template: str = OTP_DEFAULT_TEMPLATE
+    otp_allowed_country_codes: tuple[str, ...] = ("91",)
+    otp_request_rate_per_minute: int = 600
+    otp_request_per_number_per_hour: int = 5
+    otp_request_per_ip_per_hour: int = 20
+    otp_verify_rate_per_minute: int = 1200
+    otp_verify_per_number_per_hour: int = 30
+    otp_verify_per_ip_per_hour: int = 60
+    otp_prefix_digits: int = 4
+    otp_prefix_per_window: int = 100
+    otp_prefix_window_seconds: int = 3600
+    otp_conversion_min_requests: int = 50
+    otp_conversion_min_percent: int = 20
+    otp_prefix_cooldown_seconds: int = 3600
 
     def is_enabled(self, check: str) -> bool:
         return dict(self.check_enabled).get(check, False)
@@ -87,8 +103,8 @@ DESCRIPTIONS = {
     "register_per_number_per_hour": "Register calls for one number by all clients together per hour before 429 "
     "(a ceiling well above the per-client limit, so no single client can lock a number out).",
     "otp_ttl_seconds": "Seconds an OTP stays valid.",
-    "otp_max_attempts": "Failed OTP checks before the number is blocked.",
-    "otp_attempts_ttl": "Seconds the failed-attempt counter is kept.",
+    "otp_max_attempts": "Failed OTP checks before the number is blocked (429) for the client.",
+    "otp_attempts_ttl": "Seconds the failed-attempt counter is kept: how long a blocked number stays blocked.",
     "abuse_blacklist_days": "Days a number blacklisted by the abuse sweep stays listed, unless an operator "
     "makes the entry permanent.",
     "notification_max_attempts": "Attempts to send a notification before it is marked failed.",
@@ -99,6 +115,28 @@ DESCRIPTIONS = {
     "notification_rate_per_minute": "Notifications a client may queue per minute before 429.",
     "notification_per_destination_per_hour": "Notifications one client may queue to one number or address "
     "per hour before 429.",
+    "otp_code_length": "Digits of a one-time code (4 to 10).",
+    "otp_message_template": "SMS that carries a code: {code} is replaced by the code, {minutes} by its "
+    "lifetime in minutes; a client's OTP policy may override it.",
+    "otp_allowed_country_codes": "Country calling codes a client may send codes to, unless its OTP policy "
+    "names its own.",
+    "otp_request_rate_per_minute": "OTP requests per client per minute before 429.",
+    "otp_request_per_number_per_hour": "OTP requests by one client for one number per hour before 429.",
+    "otp_request_per_ip_per_hour": "OTP requests by one client from one end-user IP per hour before 429.",
+    "otp_verify_rate_per_minute": "OTP checks per client per minute before 429.",
+    "otp_verify_per_number_per_hour": "OTP checks by one client for one number per hour before 429.",
+    "otp_verify_per_ip_per_hour": "OTP checks by one client from one end-user IP per hour before 429.",
+    "otp_prefix_digits": "Digits after the country code that make a destination prefix (the SMS-pumping "
+    "guard's unit).",
+    "otp_prefix_per_window": "Codes one client may send to one prefix per otp_prefix_window_seconds before "
+    "429 (safe-listed numbers exempt).",
+    "otp_prefix_window_seconds": "The window of otp_prefix_per_window.",
+    "otp_conversion_min_requests": "Codes to a prefix within the last hour that had their chance before "
+    "the conversion watch judges it.",
+    "otp_conversion_min_percent": "Below this share of those codes verified, the prefix is blocked for "
+    "the client.",
+    "otp_prefix_cooldown_seconds": "How long a prefix the conversion watch blocked stays blocked (an "
+    "operator can lift it sooner).",
 }
 
 _local: dict[str, Any] = {"value": None, "at": 0.0}
@@ -181,6 +219,8 @@ MAX_NOTIFICATION_ATTEMPTS = 20
 MAX_HEADER_LENGTH = 20
 _COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
 _HEADER = re.compile(r"[A-Za-z0-9]+")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+MAX_OTP_TEMPLATE_LENGTH = 480  # with a 10-digit code, well inside one notification's 1,600
 
 
 def _shown(raw: Any) -> str:
@@ -238,6 +278,28 @@ def _country_codes(raw: Any) -> tuple[str, ...]:
             raise ValueError(f"{code} is not an assigned country calling code.")
     _no_duplicates(codes, what="country code")
     return tuple(codes)
+
+
+def otp_template_problem(text: str) -> str | None:
+    """What is wrong with an OTP message template, or None (also the per-client override's check)."""
+    if not text.strip():
+        return "must not be empty."
+    if len(text) > MAX_OTP_TEMPLATE_LENGTH:
+        return f"must be at most {MAX_OTP_TEMPLATE_LENGTH} characters."
+    if "{code}" not in text:
+        return "must contain {code}, where the code goes."
+    unknown = sorted(set(_PLACEHOLDER.findall(text)) - {"{code}", "{minutes}"})
+    if unknown:
+        return f"unknown placeholder(s) {', '.join(unknown)}; known: {{code}}, {{minutes}}."
+    return None
+
+
+def _otp_template(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"must be a string, not {_shown(raw)}.")
+    if problem := otp_template_problem(raw):
+        raise ValueError(problem)
+    return raw
 
 
 def _check_sequence(raw: Any) -> tuple[str, ...]:
@@ -302,6 +364,21 @@ PARSERS: dict[str, Parser] = {
     "gateway_cooldown_seconds": _seconds,
     "notification_rate_per_minute": _count,
     "notification_per_destination_per_hour": _count,
+    "otp_code_length": _whole_number(minimum=4, maximum=10),
+    "otp_message_template": _otp_template,
+    "otp_allowed_country_codes": _country_codes,
+    "otp_request_rate_per_minute": _count,
+    "otp_request_per_number_per_hour": _count,
+    "otp_request_per_ip_per_hour": _count,
+    "otp_verify_rate_per_minute": _count,
+    "otp_verify_per_number_per_hour": _count,
+    "otp_verify_per_ip_per_hour": _count,
+    "otp_prefix_digits": _whole_number(minimum=0, maximum=10),
+    "otp_prefix_per_window": _count,
+    "otp_prefix_window_seconds": _seconds,
+    "otp_conversion_min_requests": _count,
+    "otp_conversion_min_percent": _whole_number(minimum=0, maximum=100),
+    "otp_prefix_cooldown_seconds": _seconds,
 }
 
 
