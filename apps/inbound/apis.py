@@ -4,7 +4,6 @@ Each answers the way its gateway expects (JSON 202, TwiML, ``ACK/Jasmin``) and n
 queues anything before the gateway is authenticated.
 """
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,36 +29,13 @@ from .services import (
     EnqueueResult,
     GatewayRecord,
     InboundSms,
-    gateway_lookup,
     gateway_lookup_by_token,
     message_id_derive,
     sms_enqueue,
 )
+from .signatures import gateway_verified
 
 SENDER_MAX = 32
-
-
-def _gateway_or_404(gateway_id: str, kind: str) -> GatewayRecord:
-    gateway = gateway_lookup(gateway_id=gateway_id, kind=kind)
-    if gateway is None:
-        raise ApplicationError("Unknown gateway.", code="gateway_not_found", status_code=404)
-    return gateway
-
-
-def _verified(gateway_id: str, kind: str, verify: Callable[[GatewayRecord], None]) -> GatewayRecord:
-    """The gateway, once ``verify`` (its signature or token check) accepts the delivery."""
-    gateway = _gateway_or_404(gateway_id, kind)
-    try:
-        verify(gateway)
-    except ApplicationError:
-        # This process's copy may predate a rotation: the delivery may carry the new
-        # secret. Check it once against a fresh copy before refusing it.
-        fresh = gateway_lookup(gateway_id=gateway_id, kind=kind, fresh=True)
-        if fresh is None or fresh == gateway:
-            raise
-        verify(fresh)
-        gateway = fresh
-    return gateway
 
 
 def _enqueue(gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
@@ -177,7 +153,7 @@ class AndroidSmsReceiveApi(APIView):
     def post(self, request: Request, gateway_id: str) -> Response:
         signature = request.META.get("HTTP_X_SIGNATURE", "")
         timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
-        gateway = _verified(
+        gateway = gateway_verified(
             gateway_id,
             "android",
             lambda g: signatures.android_signature_verify(
@@ -228,7 +204,7 @@ class TwilioSmsReceiveApi(APIView):
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
         signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
-        gateway = _verified(
+        gateway = gateway_verified(
             gateway_id,
             "twilio",
             lambda g: signatures.twilio_signature_verify(
@@ -281,7 +257,9 @@ class JasminSmsReceiveApi(APIView):
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
         token = request.query_params.get("token", "")
-        gateway = _verified(gateway_id, "jasmin", lambda g: signatures.token_verify(gateway=g, token=token))
+        gateway = gateway_verified(
+            gateway_id, "jasmin", lambda g: signatures.token_verify(gateway=g, token=token)
+        )
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -7,6 +7,7 @@ period, the old one); a delivery is authentic when it matches either.
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -15,7 +16,34 @@ from twilio.request_validator import RequestValidator
 
 from apps.core.exceptions import ApplicationError
 
-from .services import GatewayRecord
+from .services import GatewayRecord, gateway_lookup
+
+
+def gateway_or_404(gateway_id: str, kind: str) -> GatewayRecord:
+    """The active gateway ``gateway_id`` of ``kind``, or 404 (an unknown id and another
+    kind's id read the same)."""
+    gateway = gateway_lookup(gateway_id=gateway_id, kind=kind)
+    if gateway is None:
+        raise ApplicationError("Unknown gateway.", code="gateway_not_found", status_code=404)
+    return gateway
+
+
+def gateway_verified(gateway_id: str, kind: str, verify: Callable[[GatewayRecord], None]) -> GatewayRecord:
+    """The gateway, once ``verify`` (its signature or token check) accepts the request.
+
+    Used by the inbound endpoints and by the delivery receipts of the sending side."""
+    gateway = gateway_or_404(gateway_id, kind)
+    try:
+        verify(gateway)
+    except ApplicationError:
+        # This process's copy may predate a rotation: the request may carry the new
+        # secret. Check it once against a fresh copy before refusing it.
+        fresh = gateway_lookup(gateway_id=gateway_id, kind=kind, fresh=True)
+        if fresh is None or fresh == gateway:
+            raise
+        verify(fresh)
+        gateway = fresh
+    return gateway
 
 
 def _unauthorized(detail: str) -> ApplicationError:

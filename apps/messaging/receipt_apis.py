@@ -22,8 +22,8 @@ from apps.core.exceptions import ApplicationError
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer
 from apps.inbound import signatures
-from apps.inbound.apis import _gateway_or_404, _verified  # the receive endpoints' own checks
 from apps.inbound.models import Gateway
+from apps.inbound.signatures import gateway_or_404, gateway_verified  # the receive endpoints' own checks
 
 from .receipt_urls import jasmin_dlr_signature_ok
 from .services.receipts import ReceiptOutcome, android_status, jasmin_status, receipt_apply, twilio_status
@@ -90,7 +90,7 @@ class AndroidReceiptApi(APIView):
     def post(self, request: Request, gateway_id: str) -> Response:
         signature = request.META.get("HTTP_X_SIGNATURE", "")
         timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
-        gateway = _verified(
+        gateway = gateway_verified(
             gateway_id,
             Gateway.Kind.ANDROID,
             lambda g: signatures.android_signature_verify(
@@ -142,7 +142,7 @@ class TwilioReceiptApi(APIView):
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
         signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
-        gateway = _verified(
+        gateway = gateway_verified(
             gateway_id,
             Gateway.Kind.TWILIO,
             lambda g: signatures.twilio_signature_verify(
@@ -195,7 +195,7 @@ class JasminReceiptApi(APIView):
         summary="Delivery receipt (DLR) from Jasmin",
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
-        gateway = _gateway_or_404(gateway_id, Gateway.Kind.JASMIN)
+        gateway = gateway_or_404(gateway_id, Gateway.Kind.JASMIN)
         notification_id = request.query_params.get("n", "")
         if not jasmin_dlr_signature_ok(gateway.id, notification_id, request.query_params.get("sig", "")):
             raise ApplicationError(
