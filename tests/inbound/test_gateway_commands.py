@@ -38,7 +38,7 @@ def manage(database_url: str, *args: str) -> subprocess.CompletedProcess:
 def test_create_gateway_takes_a_scope_and_prints_the_secret_once(api):
     out = json.loads(run("create_gateway", "native", "Shop", "--countries", "91,44", "--json"))
 
-    assert set(out) == {"gateway_id", "kind", "secret"}
+    assert set(out) == {"gateway_id", "kind", "secret", "sends"}
     gateway = Gateway.objects.get(pk=out["gateway_id"])
     assert gateway.countries == [44, 91]
     assert send_native(api, out["secret"], "+919876543210", BODY).status_code == 202
