@@ -3,11 +3,12 @@
 HTTP request counts and latencies are recorded in each web process by
 ``MetricsMiddleware``; with PROMETHEUS_MULTIPROC_DIR set (gunicorn with several
 workers) prometheus_client aggregates them across processes. Queue lengths, lag,
-verdicts per check, drain and callback counts and set sizes live in Redis, and the
+verdicts per check, drain, callback and notification counts and set sizes live in Redis, and the
 Celery queues on the broker's Redis, so every process reports the same numbers for them
 at scrape time.
 """
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -57,12 +58,34 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return gauge
 
 
+def notification_queue_lag() -> float:
+    """Seconds the oldest notification has waited to be sent; 0 when none waits.
+
+    The queue is LPUSHed and claimed from the right, so the oldest is the last item; its
+    record carries ``created_at`` (epoch seconds). Read from the key here, not through the
+    messaging app: core imports no feature app.
+    """
+    oldest = get_redis().lindex(keys.notification_queue(), -1)
+    try:
+        created_at = float(json.loads(oldest or "{}").get("created_at") or 0)
+    except (ValueError, TypeError, AttributeError):  # not a record: no age to tell
+        return 0.0
+    return round(max(time.time() - created_at, 0.0), 3) if created_at else 0.0
+
+
 class BridgeCollector(Collector):
     """Figures shared by the whole deployment, read from Redis when scraped."""
 
     def collect(self) -> Iterator[Metric]:
         try:
-            metrics = [*self._queues(), self._celery_queues(), *self._counters(), *self._sets()]
+            metrics = [
+                *self._queues(),
+                self._celery_queues(),
+                *self._counters(),
+                self._notifications(),
+                self._notification_lag(),
+                *self._sets(),
+            ]
         except redis.RedisError:
             metrics = [_gauge("smsbridge_redis_up", "Whether Redis answered the scrape", 0)]
         yield from metrics
@@ -114,6 +137,26 @@ class BridgeCollector(Collector):
         for outcome, count in r.hgetall(keys.metrics_callbacks()).items():
             callbacks.add_metric([str(outcome)], float(count))
         return [verdicts, drained, callbacks]
+
+    def _notifications(self) -> Metric:
+        """Sends per gateway and outcome (sent, error, rejected, failed, delivered,
+        undelivered), counted by the notification status script."""
+        family = CounterMetricFamily(
+            "smsbridge_notifications",
+            "Notification sends by gateway and outcome",
+            labels=["gateway", "outcome"],
+        )
+        for field, count in get_redis().hgetall(keys.metrics_notifications()).items():
+            gateway, _, outcome = str(field).rpartition(":")
+            family.add_metric([gateway, outcome], float(count))
+        return family
+
+    def _notification_lag(self) -> Metric:
+        return _gauge(
+            "smsbridge_notification_queue_lag_seconds",
+            "Age of the oldest notification waiting to be sent",
+            notification_queue_lag(),
+        )
 
     def _sets(self) -> list[Metric]:
         """The size of every Redis set the apps registered, then Redis and the heartbeat."""

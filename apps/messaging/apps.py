@@ -34,3 +34,6 @@ class MessagingConfig(AppConfig):
                 drain_order=61,
             )
         )
+        from .dashboard import notifications_panel
+
+        registry.dashboard_panel_register(notifications_panel)

@@ -8,12 +8,14 @@ from apps.core.broker import celery_queue_lengths
 from apps.core.commands import OperatorCommand
 from apps.core.health import health_report
 from apps.core.selectors import heartbeat_age, queue_stats
+from apps.messaging.dashboard import NotificationStats, notification_stats
 
 
 class Command(OperatorCommand):
     help = (
         "Show queue lengths, in-flight batches, dead letters, lag (age of the oldest event), "
-        "the Celery queues and heartbeats."
+        "the Celery queues, heartbeats, and the notifications queued, scheduled for a retry "
+        "and sent or failed per gateway."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,6 +25,7 @@ class Command(OperatorCommand):
         stats = queue_stats()
         health = health_report()
         age, celery_queues = heartbeat_age(), celery_queue_lengths()
+        notifications = notification_stats()
         if options["json"]:
             queues = [asdict(s) for s in stats]
             report = {
@@ -30,6 +33,7 @@ class Command(OperatorCommand):
                 "heartbeat_age_seconds": age,
                 "queues": queues,
                 "celery_queues": celery_queues,
+                "notifications": asdict(notifications),
             }
             self.stdout.write(json.dumps(report))
             return
@@ -38,10 +42,22 @@ class Command(OperatorCommand):
         )
         last = "no heartbeat yet" if age is None else f"last heartbeat {age} s ago"
         self.stdout.write(f"background workers: {health['background_workers']} ({last})")
-        self.stdout.write(f"{'queue':<10} {'waiting':>8} {'in flight':>10} {'dead':>6} {'lag (s)':>9}")
+        width = max([10, *(len(s.name) for s in stats)])  # notification_events is the longest name
+        self.stdout.write(f"{'queue':<{width}} {'waiting':>8} {'in flight':>10} {'dead':>6} {'lag (s)':>9}")
         for s in stats:
-            self.stdout.write(f"{s.name:<10} {s.waiting:>8} {s.in_flight:>10} {s.dead:>6} {s.lag_seconds:>9}")
+            self.stdout.write(
+                f"{s.name:<{width}} {s.waiting:>8} {s.in_flight:>10} {s.dead:>6} {s.lag_seconds:>9}"
+            )
         waiting = "  ".join(f"{name} {length}" for name, length in celery_queues.items())
         self.stdout.write(f"celery queues (messages waiting): {waiting}")
+        self._notifications(notifications)
         if any(s.dead for s in stats):
             self.stdout.write("dead letters: /admin/dead-letters/ lists them")
+
+    def _notifications(self, stats: NotificationStats) -> None:
+        self.stdout.write(
+            f"notifications: {stats.queued} queued (waiting or in flight)  "
+            f"{stats.retries_scheduled} retries scheduled  lag {stats.lag_seconds} s"
+        )
+        sends = "  ".join(f"{g.name}: sent {g.sent} failed {g.failed}" for g in stats.gateways)
+        self.stdout.write(f"notifications per gateway: {sends or 'nothing sent yet'}")
