@@ -249,7 +249,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "APPEND_COMPONENTS": {"securitySchemes": GATEWAY_SECURITY_SCHEMES},
-    "ENUM_NAME_OVERRIDES": {"NumberStatusEnum": ["pending", "verified", "expired", "blacklisted", "unknown"]},
+    "ENUM_NAME_OVERRIDES": {
+        "NumberStatusEnum": ["pending", "verified", "expired", "blacklisted", "unknown"],
+        "NotificationStatusEnum": ["queued", "sending", "sent", "delivered", "failed"],
+        "ChannelEnum": ["sms", "email"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
