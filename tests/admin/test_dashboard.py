@@ -214,7 +214,8 @@ def test_dead_letters_are_counted_per_queue_and_link_to_their_list(admin_client)
     text = page.content.decode()
     assert "2 items in <code>sms_monitor_queue:dead</code>" in text
     assert "&quot;event_id&quot;: &quot;e-poison&quot;" in text  # the whole item, pretty-printed
-    assert overview.context["counts"] == {"inbound": 0, "monitor": 2, "blacklist": 0, "out_sms": 0}
+    counts = overview.context["counts"]
+    assert counts["monitor"] == 2 and set(counts.values()) == {0, 2}  # every other queue: none
     assert 'href="/admin/dead-letters/monitor/"' in overview.content.decode()
 
 
