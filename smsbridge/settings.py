@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "apps.abuse",
     "apps.audit",
     "apps.messaging",
+    "apps.otp",
     "apps.operations",  # the top floor: dashboard and cross-app commands
     "axes",
 ]
@@ -188,6 +189,13 @@ if not SECRETS_ENCRYPTION_KEYS:
         raise RuntimeError("SECRETS_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off (a Fernet key)")
     SECRETS_ENCRYPTION_KEYS = [dev_key_load(BASE_DIR / "var" / "dev_secrets.key")]
 encryption_keys_check(SECRETS_ENCRYPTION_KEYS)
+# The key of the HMAC that keeps one-time codes in Redis (otp_hash): whoever reads Redis
+# must not be able to test the 10^6 codes offline. Empty: derived from SECRET_KEY.
+OTP_HMAC_KEY = os.environ.get("OTP_HMAC_KEY", "")
+if OTP_HMAC_KEY and len(OTP_HMAC_KEY) < 32 and not DEBUG:
+    raise ImproperlyConfigured(
+        "OTP_HMAC_KEY must be at least 32 characters (or empty: derived from the secret key)."
+    )
 # How long a process trusts its in-memory copy of the system settings.
 SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS = float(os.environ.get("SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS", "2"))
 

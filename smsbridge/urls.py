@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("apps.onboarding.urls")),
     path("", include("apps.inbound.urls")),
     path("", include("apps.messaging.urls")),
+    path("", include("apps.otp.urls")),
     path("health", core_apis.HealthApi.as_view(), name="health"),
     path("health/live", core_apis.HealthLiveApi.as_view(), name="health-live"),
     path("health/ready", core_apis.HealthReadyApi.as_view(), name="health-ready"),
