@@ -113,12 +113,18 @@ def test_cool_downs_double_with_each_failure_in_a_row(client_creds: Any, make_ga
     assert 39_000 < cooldowns[2] <= 40_000
 
 
+def scheduled() -> list[tuple[str, float]]:
+    """The retry schedule: (notification JSON, due at epoch ms), soonest first."""
+    found: list[Any] = get_redis().zrange(keys.notification_retry(), 0, -1, withscores=True)
+    return [(str(member), float(due)) for member, due in found]
+
+
 def _time_passes(gateway_ids: list[str]) -> None:
     """Every cool-down over and every scheduled retry due."""
     r = get_redis()
     for gateway_id in gateway_ids:
         r.delete(keys.gateway_cooldown(gateway_id))
-    for member in r.zrange(keys.notification_retry(), 0, -1):
+    for member, _ in scheduled():
         r.zadd(keys.notification_retry(), {member: 0})
 
 
@@ -132,7 +138,7 @@ def test_retries_with_backoff_then_failed_with_the_last_error(
     state = live(notification_id)
     assert (state["status"], state["attempts"]) == ("queued", "1")
     assert "android gateway" in state["last_error"]
-    due = get_redis().zrange(keys.notification_retry(), 0, -1, withscores=True)
+    due = scheduled()
     assert len(due) == 1 and json.loads(due[0][0])["attempts"] == 1
     for attempt in (2, 3):
         _time_passes([str(phone.id)])
@@ -156,7 +162,7 @@ def test_the_backoff_doubles(client_creds: Any, make_gateway: Any) -> None:
     for _ in range(2):
         started = time.time() * 1000
         notifications_send_pending()
-        (_, due), *_ = get_redis().zrange(keys.notification_retry(), 0, -1, withscores=True)
+        (_, due), *_ = scheduled()
         delays.append(due - started)
         _time_passes([str(phone.id)])
     assert 90_000 * 0.99 < delays[0] < 110_000 * 1.01
@@ -188,7 +194,7 @@ def test_every_gateway_cooling_down_defers_without_spending_an_attempt(
     notification_id = queue(client_creds)
     notifications_send_pending()
     assert (live(notification_id)["status"], live(notification_id)["attempts"]) == ("queued", "0")
-    (member, due), *_ = get_redis().zrange(keys.notification_retry(), 0, -1, withscores=True)
+    (member, due), *_ = scheduled()
     assert json.loads(member)["attempts"] == 0
     assert due > 25_000  # the cool-down's end, not a retry backoff
 

@@ -30,7 +30,7 @@ def queued(client: Any) -> str:
 
 
 def events() -> list[str]:
-    return get_redis().lrange(keys.notification_events(), 0, -1)
+    return [str(raw) for raw in get_redis().lrange(keys.notification_events(), 0, -1)]
 
 
 def test_the_row_follows_every_change_to_the_newest(

@@ -39,9 +39,12 @@ def test_a_notification_goes_out_is_delivered_and_its_client_is_told(
     database_url: str, settings: Any, api: Any, httpserver: HTTPServer
 ) -> None:
     calls: list[Any] = []
-    httpserver.expect_request("/hook", method="POST").respond_with_handler(
-        lambda request: calls.append(request) or _ok()
-    )
+
+    def hook(request: Any) -> Any:
+        calls.append(request)
+        return _ok()
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(hook)
     server = AndroidGatewayServer()
     try:
         with cluster(database_url) as c:
