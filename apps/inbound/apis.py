@@ -151,15 +151,7 @@ class AndroidSmsReceiveApi(APIView):
         summary="Receive an SMS from SMS Gateway for Android (webhook sms:received)",
     )
     def post(self, request: Request, gateway_id: str) -> Response:
-        signature = request.META.get("HTTP_X_SIGNATURE", "")
-        timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
-        gateway = gateway_verified(
-            gateway_id,
-            "android",
-            lambda g: signatures.android_signature_verify(
-                gateway=g, body=request.body, signature=signature, timestamp=timestamp
-            ),
-        )
+        gateway = signatures.android_gateway(gateway_id, request._request)
         envelope = self.InputSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         if envelope.validated_data["event"] != "sms:received":
@@ -203,14 +195,7 @@ class TwilioSmsReceiveApi(APIView):
         summary="Receive an SMS from Twilio",
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
-        signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
-        gateway = gateway_verified(
-            gateway_id,
-            "twilio",
-            lambda g: signatures.twilio_signature_verify(
-                gateway=g, request=request._request, signature=signature
-            ),
-        )
+        gateway = signatures.twilio_gateway(gateway_id, request._request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -86,3 +86,26 @@ def twilio_signature_verify(*, gateway: GatewayRecord, request: HttpRequest, sig
 def token_verify(*, gateway: GatewayRecord, token: str) -> None:
     if not token or not gateway.token_in_force(token):
         raise ApplicationError("Missing or wrong gateway token.", code="invalid_token", status_code=403)
+
+
+def android_gateway(gateway_id: str, request: HttpRequest) -> GatewayRecord:
+    """The Android gateway that signed ``request`` (X-Signature over body + X-Timestamp)."""
+    signature = request.META.get("HTTP_X_SIGNATURE", "")
+    timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
+    return gateway_verified(
+        gateway_id,
+        "android",
+        lambda g: android_signature_verify(
+            gateway=g, body=request.body, signature=signature, timestamp=timestamp
+        ),
+    )
+
+
+def twilio_gateway(gateway_id: str, request: HttpRequest) -> GatewayRecord:
+    """The Twilio gateway whose auth token signed ``request`` (X-Twilio-Signature)."""
+    signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
+    return gateway_verified(
+        gateway_id,
+        "twilio",
+        lambda g: twilio_signature_verify(gateway=g, request=request, signature=signature),
+    )

@@ -23,7 +23,7 @@ from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer
 from apps.inbound import signatures
 from apps.inbound.models import Gateway
-from apps.inbound.signatures import gateway_or_404, gateway_verified  # the receive endpoints' own checks
+from apps.inbound.signatures import gateway_or_404  # the receive endpoints' own checks
 
 from .receipt_urls import jasmin_dlr_signature_ok
 from .services.receipts import ReceiptOutcome, android_status, jasmin_status, receipt_apply, twilio_status
@@ -88,15 +88,7 @@ class AndroidReceiptApi(APIView):
         summary="Delivery report from SMS Gateway for Android (webhooks sms:sent/delivered/failed)",
     )
     def post(self, request: Request, gateway_id: str) -> Response:
-        signature = request.META.get("HTTP_X_SIGNATURE", "")
-        timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
-        gateway = gateway_verified(
-            gateway_id,
-            Gateway.Kind.ANDROID,
-            lambda g: signatures.android_signature_verify(
-                gateway=g, body=request.body, signature=signature, timestamp=timestamp
-            ),
-        )
+        gateway = signatures.android_gateway(gateway_id, request._request)
         envelope = _validated(self.InputSerializer, request.data)
         new_status = android_status(envelope["event"])
         if new_status is None:
@@ -141,14 +133,7 @@ class TwilioReceiptApi(APIView):
         summary="Message status callback from Twilio",
     )
     def post(self, request: Request, gateway_id: str) -> HttpResponse:
-        signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
-        gateway = gateway_verified(
-            gateway_id,
-            Gateway.Kind.TWILIO,
-            lambda g: signatures.twilio_signature_verify(
-                gateway=g, request=request._request, signature=signature
-            ),
-        )
+        gateway = signatures.twilio_gateway(gateway_id, request._request)
         data = _validated(self.InputSerializer, request.data)
         new_status = twilio_status(data["MessageStatus"])
         if new_status is not None:
