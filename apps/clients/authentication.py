@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from apps.core.authentication import bearer_token
 from apps.core.crypto import token_hash
@@ -34,3 +36,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: HttpRequest) -> str:
         return self.keyword
+
+
+class ClientApi(APIView):
+    """The base of every client endpoint: API-key authentication, and the caller's id."""
+
+    authentication_classes = [ApiKeyAuthentication]
+
+    def client_id(self, request: Request) -> str:
+        principal: ClientPrincipal = request.user  # type: ignore[assignment]
+        return principal.client_id

@@ -5,9 +5,8 @@ from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
+from apps.clients.authentication import ClientApi
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, StrictSerializer
 
@@ -15,14 +14,6 @@ from .selectors import notification_get
 from .services.enqueue import EMAIL_BODY_MAX, IDEMPOTENCY_KEY_MAX, SUBJECT_MAX, notification_enqueue
 
 STATUSES = ["queued", "sending", "sent", "delivered", "failed"]
-
-
-class ClientApi(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-
-    def client_id(self, request: Request) -> str:
-        principal: ClientPrincipal = request.user  # type: ignore[assignment]
-        return principal.client_id
 
 
 class NotificationCreateApi(ClientApi):

@@ -13,9 +13,8 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
+from apps.clients.authentication import ClientApi
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.schema import errors
@@ -23,14 +22,6 @@ from apps.core.serializers import FlatOutputSerializer, IsoUtcField
 
 from .selectors import number_status, pending_sms_link
 from .services.registration import REFERENCE_MAX_LENGTH, number_register
-
-
-class ClientApi(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-
-    def client_id(self, request: Request) -> str:
-        principal: ClientPrincipal = request.user  # type: ignore[assignment]
-        return principal.client_id
 
 
 class RegistrationQuerySerializer(serializers.Serializer):
