@@ -84,6 +84,7 @@ class BridgeCollector(Collector):
                 *self._counters(),
                 self._notifications(),
                 self._notification_lag(),
+                self._otp(),
                 *self._sets(),
             ]
         except redis.RedisError:
@@ -157,6 +158,16 @@ class BridgeCollector(Collector):
             "Age of the oldest notification waiting to be sent",
             notification_queue_lag(),
         )
+
+    def _otp(self) -> Metric:
+        """One-time-password requests and checks by outcome (requested, verified, failed,
+        expired, blocked), counted by the OTP scripts in the round trip they already make."""
+        family = CounterMetricFamily(
+            "smsbridge_otp", "OTP requests and checks by outcome", labels=["outcome"]
+        )
+        for outcome, count in get_redis().hgetall(keys.metrics_otp()).items():
+            family.add_metric([str(outcome)], float(count))
+        return family
 
     def _sets(self) -> list[Metric]:
         """The size of every Redis set the apps registered, then Redis and the heartbeat."""

@@ -159,3 +159,19 @@ def test_otp_status_tells_support_where_a_code_stands_without_the_code(api: Any,
 def test_otp_status_bad_input_is_one_error(args: list[str], client_creds: Any) -> None:
     with pytest.raises(CommandError):
         call_command("otp_status", *args)
+
+
+@pytest.mark.usefixtures("console")
+def test_metrics_count_requests_and_checks_by_outcome(api: Any, client_creds: Any, settings: Any) -> None:
+    settings.METRICS_PUBLIC = True
+    answer = request_otp(api, client_creds)
+    sms = json.loads(str(get_redis().lindex(keys.notification_queue(), 0)))
+    code = sms["body"].split("code is ", 1)[1][:6]
+    verify_otp(api, client_creds, "0000")
+    verify_otp(api, client_creds, code)
+    verify_otp(api, client_creds, code)
+    text = api.get("/metrics").content.decode()
+    assert answer.status_code == 202
+    for outcome in ("requested", "failed", "verified", "expired"):
+        assert f'smsbridge_otp_total{{outcome="{outcome}"}} 1.0' in text, outcome
+    assert "smsbridge_otp_safe_numbers 0.0" in text
