@@ -239,20 +239,32 @@ def test_a_replayed_batch_sends_nothing_twice(
     assert sorted(p["id"] for p in posts(httpserver)) == sorted(ids)
 
 
-def test_one_left_sending_by_a_dead_worker_is_not_sent_again_when_the_phone_has_it(
-    client_creds: Any, make_gateway: Any, httpserver: HTTPServer
-) -> None:
-    phone = android(make_gateway, httpserver.url_for("/"))
+def left_sending(client_creds: Any, make_gateway: Any, server: HTTPServer, *, phone_has_it: bool) -> str:
+    """A notification a dead worker left ``sending`` through the phone; asked about it,
+    the phone answers with its state, or 404."""
+    phone = android(make_gateway, server.url_for("/"))
     notification_id = queue(client_creds)
-    # The dead worker's last words: "sending through this gateway"; the phone got it.
+    # The dead worker's last words: "sending through this gateway".
     get_redis().hset(
         keys.notification(notification_id),
         mapping={"status": "sending", "attempts": 1, "gateway_id": str(phone.id)},
     )
-    httpserver.expect_request(f"/messages/{notification_id}", method="GET").respond_with_json(
-        android_state(notification_id, "Sent")
+    found = (
+        (android_state(notification_id, "Sent"), 200)
+        if phone_has_it
+        else ({"message": "message not found"}, 404)
     )
-    httpserver.expect_request("/messages", method="POST").respond_with_handler(android_accepts)
+    server.expect_request(f"/messages/{notification_id}", method="GET").respond_with_json(
+        found[0], status=found[1]
+    )
+    server.expect_request("/messages", method="POST").respond_with_handler(android_accepts)
+    return notification_id
+
+
+def test_one_left_sending_by_a_dead_worker_is_not_sent_again_when_the_phone_has_it(
+    client_creds: Any, make_gateway: Any, httpserver: HTTPServer
+) -> None:
+    notification_id = left_sending(client_creds, make_gateway, httpserver, phone_has_it=True)
     notifications_send_pending()
     assert live(notification_id)["status"] == "sent"
     assert posts(httpserver) == []
@@ -261,16 +273,7 @@ def test_one_left_sending_by_a_dead_worker_is_not_sent_again_when_the_phone_has_
 def test_one_left_sending_that_the_phone_never_got_is_sent(
     client_creds: Any, make_gateway: Any, httpserver: HTTPServer
 ) -> None:
-    phone = android(make_gateway, httpserver.url_for("/"))
-    notification_id = queue(client_creds)
-    get_redis().hset(
-        keys.notification(notification_id),
-        mapping={"status": "sending", "attempts": 1, "gateway_id": str(phone.id)},
-    )
-    httpserver.expect_request(f"/messages/{notification_id}", method="GET").respond_with_json(
-        {"message": "message not found"}, status=404
-    )
-    httpserver.expect_request("/messages", method="POST").respond_with_handler(android_accepts)
+    notification_id = left_sending(client_creds, make_gateway, httpserver, phone_has_it=False)
     notifications_send_pending()
     assert (live(notification_id)["status"], live(notification_id)["attempts"]) == ("sent", "2")
     assert [p["id"] for p in posts(httpserver)] == [notification_id]
