@@ -145,6 +145,11 @@ REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
 # Hot-path requests must fail fast, not hang, when Redis is unreachable.
 REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5"))
 REDIS_CONNECT_TIMEOUT = float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5"))
+# After a data-Redis time-out or connection error, each process answers 503 at once for
+# this long, then lets one request probe Redis again (apps/core/redis.py RedisBreaker).
+REDIS_BREAKER_OPEN_SECONDS = env_float("REDIS_BREAKER_OPEN_SECONDS", 2.0)
+# /health's own Redis time-out: it must answer within 200 ms whatever state Redis is in.
+HEALTH_REDIS_TIMEOUT = env_float("HEALTH_REDIS_TIMEOUT", 0.1)
 
 CACHES = {
     "default": {

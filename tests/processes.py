@@ -33,24 +33,38 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, appendonly: bool = False, appendfsync: str = "everysec") -> None:
         self.port = free_port()
         self.workdir = workdir
+        self.appendonly = appendonly  # True: a restart loads the data back (AOF), as deployed
+        self.appendfsync = appendfsync
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
              "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
             start_new_session=True,
         )  # fmt: skip
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        wait_for(lambda: _pings(client), timeout=10, message=f"redis on port {self.port}")
+        if wait:
+            client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+            wait_for(lambda: _pings(client), timeout=10, message=f"redis on port {self.port}")
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel but never answered (a hung Redis)."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
 
     def kill(self) -> None:
-        """kill -9: Redis loses everything (no persistence), like a crashed instance."""
+        """kill -9: without AOF Redis loses everything, like a crashed instance."""
         if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)  # a stopped process dies only once continued
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
@@ -100,9 +114,11 @@ class CeleryProcess:
 
 
 class Cluster:
-    def __init__(self, database_url: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, extra_env: dict[str, str] | None = None, *, appendonly: bool = False
+    ) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="smsbridge-cluster-"))
-        self.redis = RedisServer(self.workdir)
+        self.redis = RedisServer(self.workdir, appendonly=appendonly)
         self.redis.start()
         self.env = dict(os.environ)
         self.env.update(
@@ -238,8 +254,8 @@ class TcpProxy:
 
 
 @contextmanager
-def cluster(database_url: str, **extra_env: str) -> Iterator[Cluster]:
-    c = Cluster(database_url, extra_env)
+def cluster(database_url: str, *, appendonly: bool = False, **extra_env: str) -> Iterator[Cluster]:
+    c = Cluster(database_url, extra_env, appendonly=appendonly)
     try:
         yield c
     finally:

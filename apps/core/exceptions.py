@@ -14,6 +14,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .redis import RedisUnavailable
+
 logger = logging.getLogger(__name__)
 
 REDIS_RETRY_AFTER_SECONDS = 5
@@ -64,7 +66,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = error_body(exc.detail, exc.code, **exc.extra)
         return Response(body, status=exc.status_code, headers=headers)
     if isinstance(exc, redis.RedisError):
-        logger.warning("redis unavailable: %s", exc)
+        # The breaker's fast 503s would flood the log at request rate: the failure that
+        # opened it was logged. "Loading the dataset" (a restart with AOF) is transient too.
+        if isinstance(exc, RedisUnavailable):
+            logger.debug("redis unavailable: %s", exc)
+        elif isinstance(exc, redis.BusyLoadingError):
+            logger.info("redis is loading its data after a restart: %s", exc)
+        else:
+            logger.warning("redis unavailable: %s", exc)
         return Response(
             error_body("The service is temporarily unavailable; retry shortly.", "service_unavailable"),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,

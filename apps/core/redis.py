@@ -1,15 +1,23 @@
 """The one owner of Redis connection pools, one pool per role (data, broker, results, cache).
 
 Timeouts are short on purpose: the hot path must answer 503 quickly when Redis is
-down rather than hang a web worker.
+down rather than hang a web worker. The data client also sits behind a circuit
+breaker (``RedisBreaker``): once a command timed out or could not connect, the
+process stops asking for REDIS_BREAKER_OPEN_SECONDS and every command fails at once
+with ``RedisUnavailable``, so a hung Redis costs one socket timeout per process and
+period instead of one per request.
 """
 
 import functools
+import math
+import threading
+import time
 from pathlib import Path
 from typing import Any, Literal
 
 import redis
 from django.conf import settings
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 Role = Literal["data", "broker", "results", "cache"]
@@ -35,6 +43,121 @@ def _pool(role: Role, url: str) -> redis.ConnectionPool:
     )
 
 
+# Errors that say "Redis is not serving" (unreachable, hung, restarting, loading its
+# data: BusyLoadingError is a ConnectionError), as opposed to a refused command.
+REDIS_DOWN_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+
+
+class RedisUnavailable(redis.ConnectionError):
+    """The data Redis failed a moment ago and the breaker is open: not even tried."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"Redis failed a moment ago; next try in {retry_in:.2f} s")
+        self.retry_in = retry_in
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.retry_in))
+
+
+class RedisBreaker:
+    """Closed, open for ``open_seconds`` after a failure, then one probe (half-open).
+
+    Hand-written rather than pybreaker (1.4.1): its ``CircuitBreaker.call`` holds one
+    lock for the whole guarded call, which would serialize every Redis command of a
+    threaded gunicorn worker or of the sender's thread pool, and queue all of them
+    behind a command hung on a stopped Redis. Here the lock covers only the state
+    change; while the one probe is out, other callers fail fast instead of waiting.
+    """
+
+    def __init__(self, open_seconds: float) -> None:
+        self.open_seconds = open_seconds
+        self._lock = threading.Lock()
+        self._open_until = 0.0  # monotonic; 0 = closed
+        self._probing = False
+        self._prober = 0  # the thread whose call is the probe: its nested commands pass
+
+    def before(self) -> None:
+        """Raise RedisUnavailable while open; let one caller through once it is time."""
+        if not self._open_until:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if not self._open_until or (self._probing and self._prober == threading.get_ident()):
+                return
+            if now < self._open_until or self._probing:
+                raise RedisUnavailable(max(0.0, self._open_until - now))
+            self._probing, self._prober = True, threading.get_ident()  # this caller is the probe
+
+    def success(self) -> None:
+        if self._open_until:
+            with self._lock:
+                self._open_until, self._probing = 0.0, False
+
+    def failure(self) -> None:
+        with self._lock:
+            self._open_until = time.monotonic() + self.open_seconds
+            self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._open_until) and (time.monotonic() < self._open_until or self._probing)
+
+    def reset(self) -> None:
+        self.success()
+
+    def guarded(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        self.before()
+        try:
+            result = call(*args, **kwargs)
+        except RedisUnavailable:
+            raise
+        except REDIS_DOWN_ERRORS:
+            self.failure()
+            raise
+        except BaseException:
+            self.success()  # a refused command (WRONGTYPE, OOM...) is an answer: Redis is up
+            raise
+        self.success()
+        return result
+
+
+class GuardedPipeline(Pipeline):
+    breaker: RedisBreaker
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        return self.breaker.guarded(super().execute, raise_on_error)
+
+    def immediate_execute_command(self, *args: Any, **options: Any) -> Any:
+        return self.breaker.guarded(super().immediate_execute_command, *args, **options)
+
+
+class GuardedRedis(redis.Redis):
+    """A client whose every command and pipeline goes through ``breaker`` (scripts and
+    locks too: they call execute_command)."""
+
+    breaker: RedisBreaker
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        return self.breaker.guarded(super().execute_command, *args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> GuardedPipeline:
+        pipe = GuardedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.breaker = self.breaker
+        return pipe
+
+
+@functools.cache
+def _breaker(url: str) -> RedisBreaker:
+    return RedisBreaker(settings.REDIS_BREAKER_OPEN_SECONDS)
+
+
+def data_breaker() -> RedisBreaker:
+    """This process's breaker of the data Redis (one per URL, so a test's private server
+    has its own)."""
+    return _breaker(_url("data"))
+
+
 def get_redis(role: Role = "data") -> redis.Redis:
     """The process's client for ``role``: built once, since building one copies redis-py's
     response-callback table (about a tenth of a register request when done per call)."""
@@ -43,7 +166,27 @@ def get_redis(role: Role = "data") -> redis.Redis:
 
 @functools.cache
 def _client(role: Role, url: str) -> redis.Redis:
-    return redis.Redis(connection_pool=_pool(role, url))
+    if role != "data":
+        return redis.Redis(connection_pool=_pool(role, url))
+    client = GuardedRedis(connection_pool=_pool(role, url))
+    client.breaker = _breaker(url)
+    return client
+
+
+def probe_redis() -> redis.Redis:
+    """A data-Redis client with HEALTH_REDIS_TIMEOUT, outside the breaker: /health asks
+    Redis itself (unless the breaker is open) and must answer within 200 ms when Redis
+    hangs, where REDIS_SOCKET_TIMEOUT alone would cost half a second per command."""
+    return _probe_client(_url("data"))
+
+
+@functools.cache
+def _probe_client(url: str) -> redis.Redis:
+    timeout = settings.HEALTH_REDIS_TIMEOUT
+    pool = redis.ConnectionPool.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 _SCRIPTS_DIR = Path(__file__).resolve().parent.parent
