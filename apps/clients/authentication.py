@@ -38,9 +38,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+# The base of every client endpoint: API-key authentication, and the caller's id. (A
+# comment, not a docstring: the API schema would show a docstring on every endpoint.)
 class ClientApi(APIView):
-    """The base of every client endpoint: API-key authentication, and the caller's id."""
-
     authentication_classes = [ApiKeyAuthentication]
 
     def client_id(self, request: Request) -> str:
