@@ -79,6 +79,7 @@ def _every(seconds: float, task: str) -> dict:
 beat_schedule = {
     "sms-validate": _every(settings.INBOUND_SAFETY_INTERVAL, "apps.onboarding.tasks.sms_validate_task"),
     "out-sms-flush": _every(settings.OUT_SMS_FLUSH_INTERVAL, "apps.onboarding.tasks.out_sms_flush_task"),
+    "sms-outbox-flush": _every(settings.SMS_OUTBOX_FLUSH_INTERVAL, "apps.inbound.tasks.sms_outbox_flush_task"),
     "callback-dispatch": _every(
         settings.CALLBACK_DISPATCH_INTERVAL, "apps.clients.tasks.callback_dispatch_due_task"
     ),

@@ -208,6 +208,8 @@ SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS = float(os.environ.get("SYSTEM_SETTINGS_LOCA
 INBOUND_BATCH_SIZE = env_int("INBOUND_BATCH_SIZE", 200)
 INBOUND_SAFETY_INTERVAL = float(os.environ.get("INBOUND_SAFETY_INTERVAL", "5"))
 OUT_SMS_FLUSH_INTERVAL = float(os.environ.get("OUT_SMS_FLUSH_INTERVAL", "5"))
+# How often SMS kept in PostgreSQL during a Redis outage are moved into the Redis queue.
+SMS_OUTBOX_FLUSH_INTERVAL = env_float("SMS_OUTBOX_FLUSH_INTERVAL", 5.0)
 # Events per drain batch, one COPY and one commit each. Flushing 50,000 events here, batches
 # of 5000 ran about 30 % faster than 2000 (fewer commits) and still take under a second.
 DRAIN_BATCH_SIZE = env_int("DRAIN_BATCH_SIZE", 5000)

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from apps.clients.services import client_create
 from apps.core import keys
-from apps.core.redis import get_redis
+from apps.core.redis import breakers_reset, get_redis
 from apps.core.registry import mirrors
 from apps.core.system_settings import system_settings_get, system_settings_invalidate
 from apps.inbound.services import gateway_create
@@ -112,6 +112,7 @@ def clean_redis() -> Iterator[None]:
 
 
 def _forget_local_caches() -> None:
+    breakers_reset()  # a test that stopped Redis leaves no open breaker to the next
     system_settings_invalidate()
     for directory in mirrors():  # every credential mirror an app registered
         directory.forget_local()

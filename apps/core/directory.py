@@ -7,6 +7,10 @@ mirror is rebuilt from PostgreSQL once, then Redis serves again. (A HASH that a 
 re-created after the loss holds only that write until the repair task rebuilds it.)
 A sentinel field keeps an empty mirror distinguishable from a lost one.
 
+A mirror may also name a ``fallback``: one field read from PostgreSQL when Redis is not
+serving. The gateway mirrors do, so the receive endpoints can still authenticate a
+delivery and keep it in the inbound outbox during a Redis outage.
+
 Services change the mirror together with the database (after the commit). A rebuild
 must not undo a change made while it read PostgreSQL, or a revoked credential would
 come back: it registers itself first, every change is then also recorded for it, and
@@ -20,10 +24,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from . import keys
-from .redis import get_redis, run_script
+from .redis import REDIS_DOWN_ERRORS, get_redis, run_script
 
 LOADED_SENTINEL = "__loaded__"
 WRITE_CHUNK = 5000  # fields per HSET while rebuilding: bounded command size
@@ -38,10 +42,12 @@ class RedisDirectory(Generic[T]):
         load: Callable[[], dict[str, str]],
         *,
         parse: Callable[[str, str], T | None],
+        fallback: Callable[[str], str | None] | None = None,
     ) -> None:
         self._key = key
         self._load = load
         self._parse = parse  # (field, stored value) -> what callers use; cached, so run once
+        self._fallback = fallback  # field -> stored value from PostgreSQL, while Redis is down
         self._local: dict[str, tuple[T, float]] = {}
 
     def get(self, field: str, *, fresh: bool = False) -> T | None:
@@ -51,10 +57,18 @@ class RedisDirectory(Generic[T]):
         hit = self._local.get(field)
         if hit and not fresh and now - hit[1] < settings.CREDENTIAL_LOCAL_CACHE_SECONDS:
             return hit[0]
-        with get_redis().pipeline(transaction=False) as pipe:
-            pipe.hget(self._key(), field)
-            pipe.exists(self._key())
-            raw, exists = pipe.execute()
+        try:
+            with get_redis().pipeline(transaction=False) as pipe:
+                pipe.hget(self._key(), field)
+                pipe.exists(self._key())
+                raw, exists = pipe.execute()
+        except REDIS_DOWN_ERRORS as exc:
+            if self._fallback is None:
+                raise
+            try:
+                raw, exists = self._fallback(field), True
+            except DatabaseError:
+                raise exc from None  # both stores down: the caller's Redis error (503)
         if raw is None and not exists:
             raw = self.rebuild().get(field)
         value = None if raw is None else self._parse(field, str(raw))

@@ -147,9 +147,19 @@ class GuardedRedis(redis.Redis):
         return pipe
 
 
-@functools.cache
+_BREAKERS: dict[str, RedisBreaker] = {}
+
+
 def _breaker(url: str) -> RedisBreaker:
-    return RedisBreaker(settings.REDIS_BREAKER_OPEN_SECONDS)
+    if url not in _BREAKERS:
+        _BREAKERS.setdefault(url, RedisBreaker(settings.REDIS_BREAKER_OPEN_SECONDS))
+    return _BREAKERS[url]
+
+
+def breakers_reset() -> None:
+    """Close every breaker of this process (the test suite, between tests)."""
+    for breaker in _BREAKERS.values():
+        breaker.reset()
 
 
 def data_breaker() -> RedisBreaker:
@@ -210,6 +220,12 @@ def script_source(relative_path: str) -> str:
 @functools.cache
 def _script(relative_path: str) -> Script:
     return get_redis().register_script(script_source(relative_path))
+
+
+def script_call(pipe: Pipeline, relative_path: str, *, keys: list[str], args: list[Any]) -> None:
+    """Queue the Lua script ``apps/<relative_path>`` on ``pipe`` (a data-Redis pipeline):
+    many calls in one round trip; the pipeline loads the script if Redis lost it."""
+    _script(relative_path)(keys=keys, args=args, client=pipe)
 
 
 def run_script(relative_path: str, *, keys: list[str], args: list[Any]) -> Any:

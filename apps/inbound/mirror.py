@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from apps.core import keys
 from apps.core.crypto import secret_decrypt, token_hash
@@ -118,7 +118,7 @@ def _gateway_mapping() -> dict[str, str]:
 
 
 def _token_mapping() -> dict[str, str]:
-    rows = GatewaySecret.objects.in_force().filter(gateway__is_active=True, gateway__kind=Gateway.Kind.NATIVE)
+    rows = _token_mapping_rows()
     return {h: str(g) for h, g in rows.values_list("token_hash", "gateway_id")}
 
 
@@ -126,11 +126,32 @@ def _gateway_id(token_hash: str, gateway_id: str) -> str:
     return gateway_id
 
 
-gateway_directory = RedisDirectory(keys.gateways, _gateway_mapping, parse=_record)
-gateway_token_directory = RedisDirectory(keys.gateway_tokens, _token_mapping, parse=_gateway_id)
+# While Redis is down, one gateway (or token) is read from PostgreSQL, so a delivery
+# can still be authenticated and kept in the inbound outbox (apps.inbound.outbox).
+def _gateway_from_database(gateway_id: str) -> str | None:
+    in_force = Prefetch("secrets", queryset=GatewaySecret.objects.in_force(), to_attr="in_force")
+    gateway = Gateway.objects.filter(pk=gateway_id, is_active=True).prefetch_related(in_force).first()
+    return None if gateway is None else gateway_entry(gateway, gateway.in_force).to_json()
 
 
-# --- lookups (hot path: Redis only) -----------------------------------------------------
+def _token_from_database(token_hash: str) -> str | None:
+    gateway_id = _token_mapping_rows().filter(token_hash=token_hash).values_list("gateway_id", flat=True).first()
+    return None if gateway_id is None else str(gateway_id)
+
+
+def _token_mapping_rows() -> "QuerySet[GatewaySecret]":
+    return GatewaySecret.objects.in_force().filter(gateway__is_active=True, gateway__kind=Gateway.Kind.NATIVE)
+
+
+gateway_directory = RedisDirectory(
+    keys.gateways, _gateway_mapping, parse=_record, fallback=_gateway_from_database
+)
+gateway_token_directory = RedisDirectory(
+    keys.gateway_tokens, _token_mapping, parse=_gateway_id, fallback=_token_from_database
+)
+
+
+# --- lookups (hot path: Redis only while it serves) -----------------------------------------------------
 def gateway_lookup(*, gateway_id: str, kind: str, fresh: bool = False) -> GatewayRecord | None:
     """The active gateway ``gateway_id`` of ``kind``, from Redis; None when unknown.
 

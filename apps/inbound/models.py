@@ -135,3 +135,31 @@ class GatewaySecret(models.Model):
 
     def __str__(self) -> str:
         return f"…{self.hint} ({self.gateway_id})"
+
+
+class InboundOutbox(models.Model):
+    """An inbound SMS acknowledged while Redis could not take it, waiting to be queued.
+
+    The gateway was told "received": Twilio, for one, never delivers an inbound SMS
+    twice, so the SMS must be kept somewhere durable until Redis is back. The row holds
+    the queue record (``InboundSmsRecord`` JSON) exactly as the Redis queue would have;
+    ``sms_outbox_flush`` moves the rows into ``sms_inbound_queue`` oldest first, through
+    the same de-duplication mark as a live delivery, and deletes them after.
+    """
+
+    gateway_id = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=255)
+    sms_uuid = models.UUIDField()
+    record = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # The de-duplication key of sms_dedupe:{gateway_id}:{message_id}: a repeat
+            # delivery during the outage finds the first one's row.
+            models.UniqueConstraint(fields=["gateway_id", "message_id"], name="inbound_outbox_one_per_message")
+        ]
+        verbose_name = "inbound SMS outbox row"
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.gateway_id})"

@@ -39,6 +39,7 @@ from .mirror import gateway_lookup as gateway_lookup
 from .mirror import gateway_lookup_by_token as gateway_lookup_by_token
 from .mirror import gateway_token_directory as gateway_token_directory
 from .models import Gateway, GatewaySecret
+from .outbox import REDIS_CANNOT_TAKE, sms_outbox_write
 from .payloads import InboundSmsRecord
 from .routes import send_routes_rebuild_on_commit
 from .scope import countries_clean, receiving_number_clean, scope_check
@@ -291,6 +292,8 @@ class EnqueueResult:
 def sms_enqueue(*, gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
     """Queue ``sms`` once per gateway message id; a repeat returns the first uuid.
 
+    When Redis cannot take it, the SMS goes to the PostgreSQL outbox (apps.inbound.outbox)
+    and is acknowledged the same way; with both down the Redis error propagates (503).
     An SMS outside the gateway's scope (sender country, receiving number) is refused
     (403) and not queued.
     """
@@ -313,11 +316,17 @@ def sms_enqueue(*, gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
         received_timestamp=sms.received_timestamp.isoformat(),
         queued_at=time.time(),
     )
-    created, existing_uuid, kick = run_script(
-        "inbound/lua/sms_enqueue.lua",
-        keys=[keys.sms_dedupe(gateway.id, sms.message_id), keys.sms_inbound_queue(), keys.sms_inbound_kick()],
-        args=[record.uuid, record.to_json(), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
-    )
+    try:
+        created, existing_uuid, kick = run_script(
+            "inbound/lua/sms_enqueue.lua",
+            keys=[keys.sms_dedupe(gateway.id, sms.message_id), keys.sms_inbound_queue(), keys.sms_inbound_kick()],
+            args=[record.uuid, record.to_json(), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
+        )
+    except REDIS_CANNOT_TAKE as exc:
+        # Acknowledged all the same: a gateway that does not retry (Twilio) would lose it.
+        # No validation wake either: the broker is usually the same Redis.
+        first_uuid, duplicate = sms_outbox_write(record=record, cause=exc)
+        return EnqueueResult(uuid=first_uuid, duplicate=duplicate, kick=False)
     return EnqueueResult(uuid=existing_uuid, duplicate=not created, kick=bool(kick))
 
 

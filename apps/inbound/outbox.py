@@ -1,0 +1,96 @@
+"""The inbound outbox: SMS a gateway delivered while Redis could not take them.
+
+Receiving is Redis only while Redis serves. When it does not (unreachable, hung,
+restarting, full or read-only), the receive endpoints keep the SMS in PostgreSQL and
+acknowledge the gateway as usual; once Redis is back, ``sms_outbox_flush`` (beat's
+``sms-outbox-flush``) queues the rows oldest first and deletes them. Both steps keep the
+de-duplication key of a live delivery, (gateway id, message id): a repeat during the
+outage finds the first row, and the move runs the receive script itself, so its
+``SET NX`` on the dedupe mark decides whether an SMS is queued. A row is deleted only
+after its script ran, so a worker killed between the two replays the row and the mark
+drops it: every SMS is queued exactly once.
+"""
+
+import logging
+
+import redis
+from django.db import DatabaseError, transaction
+
+from apps.core import keys
+from apps.core.locks import lock_hold
+from apps.core.redis import REDIS_DOWN_ERRORS, get_redis, script_call
+from apps.core.registry import SMS_VALIDATE, work_wake
+
+from .models import InboundOutbox
+from .payloads import InboundSmsRecord
+
+logger = logging.getLogger(__name__)
+
+# Redis answered but cannot take the write: full (noeviction) or a read-only replica
+# after a failover. An outage as far as the gateway is concerned.
+REDIS_REFUSED_WRITES: tuple[type[Exception], ...] = (redis.exceptions.OutOfMemoryError, redis.ReadOnlyError)
+REDIS_CANNOT_TAKE = (*REDIS_DOWN_ERRORS, *REDIS_REFUSED_WRITES)
+
+FLUSH_BATCH = 500  # rows per SELECT and per pipelined round trip of receive scripts
+FLUSH_MAX_BATCHES = 100  # per run; the next run continues
+ENQUEUE_SCRIPT = "inbound/lua/sms_enqueue.lua"
+
+
+def sms_outbox_write(*, record: InboundSmsRecord, cause: Exception) -> tuple[str, bool]:
+    """Keep ``record`` in PostgreSQL; returns (uuid of the first delivery, duplicate).
+
+    Raises ``cause`` (the Redis error: the endpoint answers 503) when PostgreSQL cannot
+    take it either, so the gateway retries instead of believing the SMS was received.
+    """
+    try:
+        with transaction.atomic():
+            row, created = InboundOutbox.objects.get_or_create(
+                gateway_id=record.gateway_id,
+                message_id=record.message_id,
+                defaults={"sms_uuid": record.uuid, "record": record.to_json()},
+            )
+    except DatabaseError as exc:
+        logger.error("inbound SMS refused: Redis (%s) and PostgreSQL (%s) are both unavailable", cause, exc)
+        raise cause from exc
+    logger.warning("Redis cannot take inbound SMS (%s): kept in the outbox", type(cause).__name__)
+    return str(row.sms_uuid), not created
+
+
+def sms_outbox_flush(*, batch_size: int = FLUSH_BATCH, max_batches: int = FLUSH_MAX_BATCHES) -> int:
+    """Move outbox rows into the Redis inbound queue, oldest first; returns SMS queued.
+
+    One run at a time (``lock:sms_outbox_flush``), so batches keep their order.
+    """
+    if not InboundOutbox.objects.exists():
+        return 0  # the usual tick: one indexed SQL query, no Redis
+    queued = 0
+    with lock_hold("sms_outbox_flush") as held:
+        if held is None:
+            return 0
+        for _ in range(max_batches):
+            rows = list(InboundOutbox.objects.order_by("id")[:batch_size])
+            if not rows:
+                break
+            queued += _rows_enqueue(rows)
+            InboundOutbox.objects.filter(id__in=[row.id for row in rows]).delete()
+            held.extend(held.timeout or 15, replace_ttl=True)
+    if queued:
+        work_wake(SMS_VALIDATE)
+    return queued
+
+
+def _rows_enqueue(rows: list[InboundOutbox]) -> int:
+    with get_redis().pipeline(transaction=False) as pipe:
+        for row in rows:
+            script_call(
+                pipe,
+                ENQUEUE_SCRIPT,
+                keys=[
+                    keys.sms_dedupe(row.gateway_id, row.message_id),
+                    keys.sms_inbound_queue(),
+                    keys.sms_inbound_kick(),
+                ],
+                args=[str(row.sms_uuid), row.record, keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
+            )
+        results = pipe.execute()
+    return sum(int(created) for created, _uuid, _kick in results)
