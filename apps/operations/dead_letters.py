@@ -1,20 +1,26 @@
-"""Read-only views of the dead-letter lists (``<queue>:dead``), for the admin.
+"""The dead-letter lists (``<queue>:dead``): read for the admin, replayed or purged by
+``manage.py dead_letters``.
 
 A drain pushes an item that failed on its own there, as the original JSON, newest at
-the head of the list. Nothing here changes them: replaying is a separate operator
-action.
+the head of the list. A replay moves the oldest items back onto their queue with one
+LMOVE each inside a Lua script (lua/dead_letters_replay.lua): never in two places, never
+in none. A purge removes exactly the items the operator counted, oldest first, so one
+that failed meanwhile is kept.
 """
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from apps.core import keys
-from apps.core.redis import get_redis
+from apps.core.exceptions import ApplicationError
+from apps.core.redis import get_redis, run_script
 from apps.core.selectors import queues
 
 PER_PAGE = 50
+REPLAY_CHUNK = 500  # items per Lua call: a short block of Redis, progress between calls
 # Fields that say what an item is, shown in its summary line when present.
 SUMMARY_FIELDS = ("event_id", "status", "action", "source", "sms_uuid", "mobile", "created_at", "queued_at")
 
@@ -67,3 +73,50 @@ def _dead_letter(position: int, raw: str) -> DeadLetter:
         return DeadLetter(position, raw, raw, {})
     summary = {f: value[f] for f in SUMMARY_FIELDS if isinstance(value, dict) and f in value}
     return DeadLetter(position, raw, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True), summary)
+
+
+def dead_letter_queue_key(queue: str) -> str:
+    """The Redis key of short queue name ``queue`` (ApplicationError for an unknown name)."""
+    names = queues()
+    if queue not in names:
+        raise ApplicationError(
+            f"Unknown queue {queue!r}; choose one of {', '.join(names)}.", code="unknown_queue"
+        )
+    return names[queue]
+
+
+def dead_letter_item(*, queue: str, position: int) -> DeadLetter | None:
+    """The dead letter at ``position`` (0 = the newest) of ``queue``, or None."""
+    raw = get_redis().lindex(keys.dead_letter(dead_letter_queue_key(queue)), position)
+    return None if raw is None else _dead_letter(position, str(raw))
+
+
+def dead_letters_replay(*, queue: str, limit: int | None = None, chunk: int = REPLAY_CHUNK) -> Iterator[int]:
+    """Move ``queue``'s dead letters (at most ``limit``), oldest first, back onto the queue,
+    where its drain takes them again; yields the running count after each chunk."""
+    key = dead_letter_queue_key(queue)
+    moved = 0
+    while limit is None or moved < limit:
+        step = chunk if limit is None else min(chunk, limit - moved)
+        done = int(
+            run_script(
+                "operations/lua/dead_letters_replay.lua", keys=[keys.dead_letter(key), key], args=[step]
+            )
+        )
+        moved += done
+        if done:
+            yield moved
+        if done < step:
+            return
+
+
+def dead_letters_purge(*, queue: str, count: int) -> int:
+    """Delete the ``count`` oldest dead letters of ``queue`` (those the operator was shown);
+    returns how many were there to delete."""
+    dead = keys.dead_letter(dead_letter_queue_key(queue))
+    r = get_redis()
+    with r.pipeline(transaction=True) as pipe:
+        pipe.llen(dead)
+        pipe.ltrim(dead, 0, -count - 1)
+        present, _ = pipe.execute()
+    return min(int(present), count)
