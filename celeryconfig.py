@@ -38,6 +38,10 @@ redis_socket_connect_timeout = 3
 redis_retry_on_timeout = True
 redis_backend_health_check_interval = 10
 broker_connection_retry_on_startup = True
+# A lost broker connection is retried for as long as it takes (Celery's default gives up
+# after 100 tries and the worker exits): a Redis restart, a failover or a Redis still
+# "loading the dataset" (BusyLoadingError, a connection error to kombu) is transient.
+broker_connection_max_retries = None
 # Publishing from a web request must fail fast, not hang, when the broker is away.
 broker_connection_timeout = 2
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -79,7 +83,9 @@ def _every(seconds: float, task: str) -> dict:
 beat_schedule = {
     "sms-validate": _every(settings.INBOUND_SAFETY_INTERVAL, "apps.onboarding.tasks.sms_validate_task"),
     "out-sms-flush": _every(settings.OUT_SMS_FLUSH_INTERVAL, "apps.onboarding.tasks.out_sms_flush_task"),
-    "sms-outbox-flush": _every(settings.SMS_OUTBOX_FLUSH_INTERVAL, "apps.inbound.tasks.sms_outbox_flush_task"),
+    "sms-outbox-flush": _every(
+        settings.SMS_OUTBOX_FLUSH_INTERVAL, "apps.inbound.tasks.sms_outbox_flush_task"
+    ),
     "callback-dispatch": _every(
         settings.CALLBACK_DISPATCH_INTERVAL, "apps.clients.tasks.callback_dispatch_due_task"
     ),

@@ -37,19 +37,23 @@ class SingleBeatScheduler(Scheduler):
     def _hold_lock(self) -> bool:
         try:
             if self._lock is not None:
-                self._lock.extend(settings.BEAT_LOCK_TIMEOUT, replace_ttl=True)
-                return True
+                try:
+                    self._lock.extend(settings.BEAT_LOCK_TIMEOUT, replace_ttl=True)
+                    return True
+                except LockError:
+                    logger.warning("beat: lost the scheduling lock; standing by")
+                    self._lock = None
             lock = get_redis().lock(keys.lock("beat"), timeout=settings.BEAT_LOCK_TIMEOUT, blocking=False)
             if lock.acquire():
                 logger.info("beat: acquired the scheduling lock; this beat now sends the periodic tasks")
                 self._lock = lock
                 return True
-        except LockError:
-            logger.warning("beat: lost the scheduling lock; standing by")
-            self._lock = None
         except redis.RedisError as exc:
+            # Transient: unreachable, or restarted and "loading the dataset" (BusyLoadingError).
+            # The lock's token is kept: a Redis that comes back with its data (AOF) still holds
+            # our lock, and the next renewal carries on instead of waiting BEAT_LOCK_TIMEOUT for
+            # our own lock to expire; if it expired meanwhile, the renewal says so (LockError).
             logger.warning("beat: Redis unavailable, not scheduling: %s", exc)
-            self._lock = None
         return False
 
     def close(self) -> None:

@@ -25,7 +25,16 @@ logger = logging.getLogger(__name__)
 
 # Failures that say "not now" rather than "never": the batch stays in flight and the
 # next run replays it. Anything else is treated as a poisoned item (see queue_drain).
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, redis.RedisError, SoftTimeLimitExceeded)
+# redis.RedisError covers a Redis that is away, hung, restarting or still "loading the
+# dataset" after a restart (BusyLoadingError, named for the reader: it is the error a
+# restart with AOF gives for a second or so), and the breaker's RedisUnavailable.
+TRANSIENT_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    redis.BusyLoadingError,
+    redis.RedisError,
+    SoftTimeLimitExceeded,
+)
 
 
 @dataclass(frozen=True)

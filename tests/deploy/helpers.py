@@ -181,6 +181,10 @@ class Command:
         return Path(self.argv[0]).name
 
 
+# Programs that run the command after them: the command is what is checked.
+WRAPPERS = {"exec", "env", "nohup", "scripts/restarting.sh"}
+
+
 def resolve_commands(raw: RawCommand, env: dict[str, str]) -> list[Command]:
     """Expanded simple commands of ``raw``, looking through ``sh -c``, ``exec`` and ``env``."""
     seen: set[str] = set()
@@ -191,7 +195,7 @@ def resolve_commands(raw: RawCommand, env: dict[str, str]) -> list[Command]:
         argvs = [[expand(word, env, seen) for word in raw.argv]]
     commands: list[Command] = []
     for argv in argvs:
-        while argv and (argv[0] in {"exec", "env", "nohup"} or re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0])):
+        while argv and (argv[0] in WRAPPERS or re.fullmatch(r"[A-Za-z_]\w*=.*", argv[0])):
             argv = argv[1:]
         if not argv:
             continue
