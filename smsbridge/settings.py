@@ -77,6 +77,11 @@ MIDDLEWARE = [
     "apps.core.metrics.MetricsMiddleware",
     "apps.core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's stack below, for /admin/ and /static/ only: API requests skip it (a
+    # tenth to a fifth of an API request, measured; docs/benchmark.md).
+    "apps.core.middleware.AdminMiddleware",
+]
+ADMIN_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,6 +215,11 @@ INBOUND_SAFETY_INTERVAL = float(os.environ.get("INBOUND_SAFETY_INTERVAL", "5"))
 OUT_SMS_FLUSH_INTERVAL = float(os.environ.get("OUT_SMS_FLUSH_INTERVAL", "5"))
 # How often SMS kept in PostgreSQL during a Redis outage are moved into the Redis queue.
 SMS_OUTBOX_FLUSH_INTERVAL = env_float("SMS_OUTBOX_FLUSH_INTERVAL", 5.0)
+# Durability of an acknowledged inbound SMS beyond appendfsync everysec (docs/deployment.md):
+# with N > 0 the receive endpoints WAIT for N replicas (up to INBOUND_ACK_WAIT_MS) before
+# answering, and keep the SMS in the PostgreSQL outbox too when fewer confirmed in time.
+INBOUND_ACK_REPLICAS = env_int("INBOUND_ACK_REPLICAS", 0)
+INBOUND_ACK_WAIT_MS = env_int("INBOUND_ACK_WAIT_MS", 100)
 # Events per drain batch, one COPY and one commit each. Flushing 50,000 events here, batches
 # of 5000 ran about 30 % faster than 2000 (fewer commits) and still take under a second.
 DRAIN_BATCH_SIZE = env_int("DRAIN_BATCH_SIZE", 5000)
@@ -248,10 +258,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "apps.core.exceptions.exception_handler",
+    # JSON first and cheap (orjson, no Accept parsing for JSON clients); operators'
+    # browsers still get the browsable API at the same URLs (apps/core/rendering.py).
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "apps.core.rendering.OrjsonRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.rendering.ApiContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -1,0 +1,56 @@
+"""JSON as the cheap default of every API view; the browsable API for browsers that ask.
+
+Measured with py-spy on a gunicorn worker under wrk (docs/benchmark.md): DRF's content
+negotiation parsed the Accept header of every request and its JSONRenderer ran the
+stdlib encoder, a few percent of a hot-path request each. A client that accepts JSON
+(no Accept header, ``*/*`` or ``application/json``) gets the first renderer at once, and
+that renderer is orjson; a browser (``text/html``) still gets DRF's own negotiation and
+the BrowsableAPIRenderer at the same URLs.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.utils.encoders import JSONEncoder
+
+_JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+
+
+class OrjsonRenderer(JSONRenderer):
+    """DRF's JSONRenderer output (compact, UTF-8) from orjson; an indented rendering
+    (the browsable API asks for one) and what orjson cannot encode fall back to DRF."""
+
+    _fallback = JSONEncoder().default
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if data is None:
+            return b""
+        if (renderer_context or {}).get("indent") or (accepted_media_type or "").find("indent") >= 0:
+            return super().render(data, accepted_media_type, renderer_context)
+        return orjson.dumps(data, default=self._fallback)
+
+
+class ApiContentNegotiation(DefaultContentNegotiation):
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        accept = request.META.get("HTTP_ACCEPT", "").strip()
+        if (
+            accept in _JSON_ACCEPTS
+            and not format_suffix
+            and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
+        ):
+            renderers = list(renderers)
+            first = renderers[0]
+            if first.media_type == "application/json":
+                return first, first.media_type
+        return super().select_renderer(request, renderers, format_suffix)
