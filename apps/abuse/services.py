@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import phonenumbers
 from django.conf import settings
@@ -31,7 +32,7 @@ EXPIRE_LOCK = "blacklist_expire"
 EXPIRE_BATCH = 1000  # lapsed entries lifted per run; the next run takes the rest
 SWEEP_SOURCE = "abuse_sweep"
 EXPIRY_SOURCE = "expiry"
-SCAN_COUNT = 1000
+SCAN_COUNT = 5000  # counters per SCAN page: a few ms of Redis time each
 ADD_CHUNK = 500  # numbers per Lua call: keeps each call short for other clients
 
 
@@ -336,46 +337,100 @@ def _permanent_record(actor: Actor, mobile: str, expires_at: datetime | None) ->
 
 
 # --- abuse sweep ---------------------------------------------------------------------------
-def abuse_sweep(*, progress: Callable[[int], None] | None = None) -> int:
+def abuse_sweep(*, progress: Callable[[int], None] | None = None, full: bool = False) -> int:
     """Blacklist every number whose abuse counter is at or over ``abuse_threshold``.
 
-    Walks the counters with SCAN (never KEYS, so Redis keeps serving), reads each page
-    of counters in one pipeline, and blacklists the page's offenders in one Lua call.
-    Returns how many numbers were newly blacklisted; -1 if another sweep is running.
+    The validation pipeline notes a number in ``abuse_offenders`` when its counter
+    reaches the threshold (in the batch's own transaction), so a sweep reads the noted
+    numbers: time in proportion to the offenders, not to every counter. The full SCAN
+    is the safety net for counters the notes cannot know of: it runs when ``full`` is
+    asked, when the threshold is lower than at the last full scan (counters under the
+    old threshold were never noted), and when no full scan is on record (a Redis that
+    lost its keys, counters older than the notes). Returns how many numbers were newly
+    blacklisted; -1 if another sweep is running.
     """
     config = system_settings_get()
     threshold = config.abuse_threshold
-    expires_at = datetime.now(UTC) + timedelta(days=config.abuse_blacklist_days)
-    prefix = keys.abuse_counter("")
-    added = 0
+    sweep = _Sweep(threshold, datetime.now(UTC) + timedelta(days=config.abuse_blacklist_days))
     with lock_hold(SWEEP_LOCK, timeout=60) as lock:
         if lock is None:
             return -1
         r = get_redis()
-        scanned = 0
-        cursor: int = 0
-        while True:
-            cursor, page = r.scan(cursor=cursor, match=prefix + "*", count=SCAN_COUNT)
-            if page:
-                counts = r.mget(page)
-                offenders = [
-                    (str(k)[len(prefix) :], _country_code(str(k)[len(prefix) :]))
-                    for k, c in zip(page, counts, strict=True)
-                    if c is not None and int(str(c)) >= threshold
-                ]
-                if offenders:
-                    added += blacklist_add_many(
-                        mobiles=offenders,
-                        source=SWEEP_SOURCE,
-                        reason=f"{threshold}+ SMS in 24 h",
-                        expires_at=expires_at,
-                    )
-                scanned += len(page)
-                if progress:
-                    progress(scanned)
-                lock.extend(60, replace_ttl=True)
-            if cursor == 0:
-                return added
+        added = _sweep_noted(r, sweep)
+        scanned_at = r.get(keys.abuse_scan_threshold())
+        if full or scanned_at is None or threshold < int(str(scanned_at)):
+            added += _sweep_scan(
+                r, sweep, progress=progress, extend=lambda: lock.extend(60, replace_ttl=True)
+            )
+            r.set(keys.abuse_scan_threshold(), threshold)
+        return added
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    threshold: int
+    expires_at: datetime
+
+    def blacklist(self, keys_and_counts: Iterable[tuple[str, Any]]) -> int:
+        offenders = [
+            (key, _country_code(key))
+            for key, count in keys_and_counts
+            if count is not None and int(str(count)) >= self.threshold
+        ]
+        if not offenders:
+            return 0
+        return blacklist_add_many(
+            mobiles=offenders,
+            source=SWEEP_SOURCE,
+            reason=f"{self.threshold}+ SMS in 24 h",
+            expires_at=self.expires_at,
+        )
+
+
+def _sweep_noted(r: Any, sweep: _Sweep) -> int:
+    """Blacklist the noted numbers still at or over the threshold, then drop their notes.
+
+    A note dropped for a number under a raised threshold comes back with its next failure.
+    """
+    noted = sorted(str(m) for m in r.smembers(keys.abuse_offenders()))
+    added = 0
+    for start in range(0, len(noted), SCAN_COUNT):
+        chunk = noted[start : start + SCAN_COUNT]
+        added += sweep.blacklist(zip(chunk, r.mget([keys.abuse_counter(k) for k in chunk]), strict=True))
+        r.srem(keys.abuse_offenders(), *chunk)
+    return added
+
+
+def _sweep_scan(
+    r: Any, sweep: _Sweep, *, progress: Callable[[int], None] | None, extend: Callable[[], Any]
+) -> int:
+    """Walk every counter with SCAN (never KEYS, so Redis keeps serving).
+
+    One round trip a page: the page's MGET travels with the next SCAN. Only the keys at or
+    over the threshold are turned into numbers: on a million counters the per-key Python
+    work was most of the sweep.
+    """
+    prefix = keys.abuse_counter("")
+    match, cut, threshold = prefix + "*", len(prefix), sweep.threshold
+    added = scanned = 0
+    cursor, page = r.scan(cursor=0, match=match, count=SCAN_COUNT)
+    while page or cursor:
+        with r.pipeline(transaction=False) as pipe:
+            pipe.mget(page) if page else pipe.echo("")
+            if cursor:
+                pipe.scan(cursor=cursor, match=match, count=SCAN_COUNT)
+            replies = pipe.execute()
+        counts = replies[0] if page else []
+        hits = [(k[cut:], c) for k, c in zip(page, counts, strict=True) if c is not None and int(c) >= threshold]
+        added += sweep.blacklist(hits)
+        scanned += len(page)
+        if page and progress:
+            progress(scanned)
+        extend()
+        if not cursor:
+            break
+        cursor, page = replies[1]
+    return added
 
 
 def _country_code(key: str) -> str:

@@ -41,6 +41,17 @@ def blacklist_queue() -> str:
     return _k("blacklist_queue")
 
 
+# --- abuse sweep ------------------------------------------------------------------------
+def abuse_offenders() -> str:
+    """Numbers whose counter reached abuse_threshold, noted by the pipeline for the sweep."""
+    return _k("abuse_offenders")
+
+
+def abuse_scan_threshold() -> str:
+    """The abuse_threshold of the sweep's last full scan: a lower one needs a new scan."""
+    return _k("abuse_scan_threshold")
+
+
 # --- onboarding ------------------------------------------------------------------------
 def onboard_regs(mobile: str) -> str:
     """HASH onboarding hash -> JSON of one registration of ``mobile`` (a contract key).

@@ -32,6 +32,7 @@ class SmsContext:
     blacklisted: bool = False
     verified: bool = False
     registrations: list[StoredRegistration] = field(default_factory=list)  # newest first
+    abuse_count: int = 0  # the number's abuse counter before this batch
 
     def pending(self) -> list[StoredRegistration]:
         return [reg for reg in self.registrations if reg.is_pending(self.now * 1000)]

@@ -88,11 +88,13 @@ def _load_state(contexts: list[SmsContext]) -> None:
             pipe.sismember(keys.blacklist_mobiles(), ctx.key)
             pipe.sismember(keys.out_sms_numbers(), ctx.key)
             pipe.hgetall(keys.onboard_regs(ctx.key))
+            pipe.get(keys.abuse_counter(ctx.key))
         replies = pipe.execute()
     for i, ctx in enumerate(contexts):
-        blacklisted, verified, entries = replies[i * 3 : i * 3 + 3]
+        blacklisted, verified, entries, abuse_count = replies[i * 4 : i * 4 + 4]
         ctx.blacklisted, ctx.verified = bool(blacklisted), bool(verified)
         ctx.registrations = registrations_parse(entries)
+        ctx.abuse_count = int(abuse_count or 0)
 
 
 def _judge(contexts: list[SmsContext], config: Settings) -> list[Verdict]:
@@ -110,6 +112,7 @@ def _judge(contexts: list[SmsContext], config: Settings) -> list[Verdict]:
 
 def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict], config: Settings) -> None:
     verified_at = time.time()
+    failures: dict[str, int] = {}
     with get_redis().pipeline(transaction=True) as pipe:
         for ctx, verdict in zip(contexts, verdicts, strict=True):
             completed = ctx.completes(config) if verdict.valid else None
@@ -124,6 +127,11 @@ def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict], co
                 counter = keys.abuse_counter(ctx.key)
                 pipe.incr(counter)
                 pipe.expire(counter, keys.ABUSE_COUNTER_TTL, nx=True)
+                # Noted for the sweep, which then blacklists without scanning every counter.
+                # The counts were read under the validation lock, so nobody else moved them.
+                failures[ctx.key] = failures.get(ctx.key, 0) + 1
+                if ctx.abuse_count + failures[ctx.key] >= config.abuse_threshold:
+                    pipe.sadd(keys.abuse_offenders(), ctx.key)
         batch_ack(batch, pipe=pipe)
         pipe.execute()
 
