@@ -7,6 +7,7 @@ in the same run (so the ratios, not the absolute numbers, are what to compare ac
 machines). Results go to bench/results.json.
 """
 
+import functools
 import http.client
 import json
 import multiprocessing as mp
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # scripts.bench_phone_verify, and the apps once Django is set up
 RESULTS = ROOT / "bench" / "results.json"
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -109,6 +111,8 @@ def start_server() -> subprocess.Popen:
 def request_for(kind: str, n: int, creds: dict[str, str]) -> tuple[str, str, bytes | None, dict[str, str]]:
     if kind == "live":
         return "GET", "/health/live", None, {}
+    if kind in OTP_KINDS:
+        return otp_request_for(kind, n, creds)
     if kind == "register":
         number = f"9{(n % 900_000_000) + 100_000_000}"
         return "GET", f"/onboard/register/{number}", None, {"Authorization": f"Bearer {creds['api_key']}"}
@@ -136,7 +140,7 @@ def loader(kind: str, creds: dict[str, str], seed: int, threads: int, until: flo
     errors = [0] * threads
 
     def run(index: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", int(creds.get("port", PORT)), timeout=10)
         n = seed * 10_000_000 + index * 1_000_000
         while time.time() < until:
             method, path, body, headers = request_for(kind, n, creds)
@@ -177,6 +181,96 @@ def measure(kind: str, creds: dict[str, str]) -> dict[str, float]:
         "seconds": round(elapsed, 2),
         "rps": round(total / elapsed, 1),
     }
+
+
+# --- one-time passwords, and django-phone-verify's verify beside ours ----------------------
+OTP_KINDS = ("otp_request", "otp_verify", "phone_verify")
+# Codes made before the verify run, per load connection: each verify spends one, so there
+# must be more than a connection sends in BENCH_SECONDS (about 1,000 a second at most here).
+OTP_CODES_PER_CONNECTION = 8000
+OTP_BENCH_SETUP = """
+import os
+from apps.core import keys
+from apps.core.phone import mobile_parse
+from apps.core.redis import get_redis
+from apps.core.system_settings import system_setting_set
+from apps.otp.payloads import OtpRecord
+from apps.otp.services.codes import otp_hash
+for key in ("otp_request_rate_per_minute", "otp_request_per_number_per_hour", "otp_request_per_ip_per_hour",
+            "otp_verify_rate_per_minute", "otp_verify_per_number_per_hour", "otp_verify_per_ip_per_hour",
+            "otp_prefix_per_window", "otp_conversion_min_requests"):
+    system_setting_set(key=key, value=10**9)
+client_id = os.environ["BENCH_OTP_CLIENT"]
+r = get_redis()
+pipe = r.pipeline(transaction=False)
+for n in map(int, os.environ["BENCH_OTP_NUMBERS"].split(",")):
+    for k in range(int(os.environ["BENCH_OTP_COUNT"])):
+        mobile = mobile_parse(f"8{((n + k) % 900_000_000) + 100_000_000}").key
+        code = f"{(n + k) % 1_000_000:06d}"
+        record = OtpRecord(otp_hash(client_id=client_id, mobile=mobile, code=code), mobile, "", "")
+        pipe.set(keys.otp(client_id, mobile), record.to_json(), ex=3600)
+        if len(pipe) >= 5000:
+            pipe.execute()
+pipe.execute()
+"""
+
+
+def otp_setup(creds: dict[str, str]) -> None:
+    """Lift the OTP limits (the bench measures the endpoint, not its 429) and store a code
+    known to the bench for every verify request it will send (the same HMAC as the server's)."""
+    per_loader = CONNECTIONS // LOADERS
+    starts = [seed * 10_000_000 + index * 1_000_000 for seed in range(LOADERS) for index in range(per_loader)]
+    env = {
+        "BENCH_OTP_CLIENT": creds["client_id"],
+        "BENCH_OTP_NUMBERS": ",".join(map(str, starts)),
+        "BENCH_OTP_COUNT": str(OTP_CODES_PER_CONNECTION),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", OTP_BENCH_SETUP],
+        cwd=ROOT,
+        env={**os.environ, **BENCH_ENV, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+@functools.cache
+def _phone_verify_pool(raw: str) -> list[list[str]]:
+    return json.loads(raw)
+
+
+def otp_request_for(
+    kind: str, n: int, creds: dict[str, str]
+) -> tuple[str, str, bytes | None, dict[str, str]]:
+    if kind == "phone_verify":
+        from scripts.bench_phone_verify import verify_request
+
+        return verify_request(n, _phone_verify_pool(creds["pool"]), per_loader=CONNECTIONS // LOADERS)
+    headers = {"Authorization": f"Bearer {creds['api_key']}", "Content-Type": "application/json"}
+    if kind == "otp_request":  # a new number each time, as a sign-up form sends them
+        payload = {"mobile_number": f"9{(n % 900_000_000) + 100_000_000}"}
+        return "POST", "/otp/request", json.dumps(payload).encode(), headers
+    payload = {"mobile_number": f"8{(n % 900_000_000) + 100_000_000}", "otp": f"{n % 1_000_000:06d}"}
+    return "POST", "/otp/verify", json.dumps(payload).encode(), headers
+
+
+def measure_phone_verify() -> dict[str, Any]:
+    """django-phone-verify's verify endpoint, driven as ours is, on a server of its own."""
+    from scripts.bench_phone_verify import prepare as phone_verify_prepare
+    from scripts.bench_phone_verify import server_start as phone_verify_server_start
+
+    url, pool = phone_verify_prepare(BENCH_ENV["DATABASE_URL"], connections=CONNECTIONS)
+    port = free_port()
+    server = phone_verify_server_start(url, port)
+    try:
+        creds = {"port": str(port), "pool": json.dumps(pool)}
+        measure("phone_verify", creds)  # warm-up, as for ours
+        run = measure("phone_verify", creds)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    return {**run, "codes_in_table": len(pool)}
 
 
 # --- background work, measured in-process against the same PostgreSQL and Redis ---------
@@ -444,13 +538,16 @@ def measure_memory() -> dict[str, float]:
 
 def main() -> None:
     creds = setup()
+    otp_setup(creds)
     server = start_server()
     try:
         measure("live", creds)  # warm-up: imports, connections, caches
         results = {kind: measure(kind, creds) for kind in ("live", "register", "receive", "notify")}
+        results.update({kind: measure(kind, creds) for kind in ("otp_request", "otp_verify")})
     finally:
         server.terminate()
         server.wait(timeout=15)
+    phone_verify = measure_phone_verify()
     django_setup()
     from apps.core.redis import get_redis
 
@@ -470,10 +567,14 @@ def main() -> None:
         "abuse_sweep": sweep,
         "redis_memory": memory,
         "notification_sends": sends,
+        "phone_verify": phone_verify,
         "ratios": {
             "register_vs_live": round(results["register"]["rps"] / live, 3),
             "receive_vs_live": round(results["receive"]["rps"] / live, 3),
             "notify_vs_live": round(results["notify"]["rps"] / live, 3),
+            "otp_request_vs_live": round(results["otp_request"]["rps"] / live, 3),
+            "otp_verify_vs_live": round(results["otp_verify"]["rps"] / live, 3),
+            "otp_verify_vs_phone_verify": round(results["otp_verify"]["rps"] / phone_verify["rps"], 2),
         },
     }
     RESULTS.parent.mkdir(exist_ok=True)
@@ -499,8 +600,12 @@ def main() -> None:
             f"({m['bytes_per_pending_registration_with_rate_limits']} B while its rate-limit state lives), "
             f"{m['mb_per_million_verified']} MB per million verified numbers"
         )
+    print(
+        f"django-phone-verify verify: {phone_verify['rps']} req/s ({phone_verify['requests']} requests, "
+        f"{phone_verify['errors']} errors)"
+    )
     print(f"written to {RESULTS.relative_to(ROOT)}")
-    if any(r["errors"] for r in results.values()):
+    if any(r["errors"] for r in (*results.values(), phone_verify)):
         raise SystemExit("bench: some requests failed; see the counts above")
 
 
