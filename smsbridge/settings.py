@@ -92,6 +92,9 @@ ADMIN_MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
+# The admin's and axes' checks look for their middleware in MIDDLEWARE; it runs from
+# ADMIN_MIDDLEWARE, which apps.core.middleware.admin_middleware_check checks instead.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "axes.W002"]
 
 # The admin login: after AXES_FAILURE_LIMIT wrong passwords for one username from one
 # address, that pair is refused for AXES_COOLOFF_TIME (a password guesser's budget drops

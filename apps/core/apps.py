@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = "SMS Bridge core"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from . import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from .middleware import admin_middleware_check
+
+        checks.register(admin_middleware_check)

@@ -2,6 +2,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.checks import Error
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.module_loading import import_string
 
@@ -126,3 +127,30 @@ class AdminMiddleware:
             for hook in self._template_hooks:
                 response = hook(request, response)
         return response
+
+
+# What the admin's own checks (admin.E408-E410, axes.W002) look for in MIDDLEWARE, which
+# AdminMiddleware runs from ADMIN_MIDDLEWARE instead; settings silence those checks and
+# admin_middleware_check asks the same of ADMIN_MIDDLEWARE.
+ADMIN_NEEDS = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "axes.middleware.AxesMiddleware",
+)
+
+
+def admin_middleware_check(**kwargs: Any) -> list[Error]:
+    chain = list(getattr(settings, "ADMIN_MIDDLEWARE", []))
+    errors = [
+        Error(f"{path} must be in ADMIN_MIDDLEWARE: the admin needs it.", id="core.E001")
+        for path in ADMIN_NEEDS
+        if path not in chain
+    ]
+    if chain and chain[-1] != "axes.middleware.AxesMiddleware":
+        errors.append(
+            Error("axes.middleware.AxesMiddleware must come last in ADMIN_MIDDLEWARE.", id="core.E002")
+        )
+    if "apps.core.middleware.AdminMiddleware" not in settings.MIDDLEWARE:
+        errors.append(Error("apps.core.middleware.AdminMiddleware must be in MIDDLEWARE.", id="core.E003"))
+    return errors
