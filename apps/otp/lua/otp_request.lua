@@ -103,6 +103,7 @@ if not safe then
   if settled >= tonumber(ARGV[12]) and verified * 100 < tonumber(ARGV[13]) * settled then
     local cooldown = tonumber(ARGV[14])
     redis.call('SET', KEYS[8], settled .. ':' .. verified, 'PX', cooldown)
+    redis.call('ZREMRANGEBYSCORE', KEYS[13], '-inf', now)  -- ended blocks, so the list stays short
     redis.call('ZADD', KEYS[13], now + cooldown, ARGV[23])
     -- Counted afresh after the cool-down: the figures that tripped it must not trip it again.
     redis.call('DEL', KEYS[11], KEYS[12])
