@@ -536,6 +536,164 @@ def measure_memory() -> dict[str, float]:
     }
 
 
+# --- Redis outages and durability on receive (docs/benchmark.md) ---------------------------
+# Each measurement runs gunicorn against a private redis-server it starts and stops by its
+# own pid: one to SIGSTOP and kill, and one per persistence setting for the receive cost.
+OUTAGE_REQUESTS = 50
+
+
+def private_redis(workdir: Path, *options: str) -> tuple[subprocess.Popen, int]:
+    import shutil
+
+    import redis
+
+    port = free_port()
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir), *options],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if client.ping():
+                return proc, port
+        except redis.RedisError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("bench: a private redis-server did not start")
+
+
+def server_on_redis(redis_port: int, *, workers: int = 2, **env: str) -> subprocess.Popen:
+    """gunicorn on PORT with the data Redis on a private server and the hot path's own
+    socket time-out (BENCH_ENV raises it for the big loads)."""
+    overrides = {"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "REDIS_SOCKET_TIMEOUT": "0.5", **env}
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"), "smsbridge.wsgi:application",
+        "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--log-level", "critical",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env={**os.environ, **BENCH_ENV, **overrides}, start_new_session=True
+    )
+    wait_for_port(PORT)
+    return proc
+
+
+def _timed_get(path: str, headers: dict[str, str]) -> tuple[int, float]:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    start = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, (time.perf_counter() - start) * 1000
+
+
+def _outage_figures(auth: dict[str, str]) -> dict[str, Any]:
+    status, first = _timed_get("/onboard/register/9876543210", auth)
+    after = sorted(_timed_get("/onboard/register/9876543210", auth)[1] for _ in range(OUTAGE_REQUESTS))
+    health = sorted(_timed_get("/health", {})[1] for _ in range(10))
+    return {
+        "first_status": status,
+        "first_ms": round(first, 1),
+        "then_median_ms": round(after[len(after) // 2], 2),
+        "then_max_ms": round(after[-1], 2),
+        "health_max_ms": round(health[-1], 1),
+    }
+
+
+def measure_redis_outage(creds: dict[str, str]) -> dict[str, Any]:
+    """Register's 503 latency after the first failure, and /health's, with Redis stopped
+    (SIGSTOP: a hung server) and refusing (killed); one web worker, so one breaker."""
+    import signal
+    import tempfile
+
+    import redis
+
+    auth = {"Authorization": f"Bearer {creds['api_key']}"}
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-outage-") as workdir:
+        redis_proc, redis_port = private_redis(Path(workdir))
+        redis.Redis(port=redis_port).set("redis_ready", time.time())
+        server = server_on_redis(redis_port, workers=1)
+        try:
+            _timed_get("/onboard/register/9876543210", auth)  # warm: mirrors rebuilt, caches filled
+            os.kill(redis_proc.pid, signal.SIGSTOP)
+            figures["stopped"] = _outage_figures(auth)
+            os.kill(redis_proc.pid, signal.SIGCONT)
+            redis_proc.kill()
+            redis_proc.wait(timeout=10)
+            time.sleep(2.5)  # past the breaker's open period: the first request asks again
+            figures["refused"] = _outage_figures(auth)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+            if redis_proc.poll() is None:
+                os.kill(redis_proc.pid, signal.SIGCONT)
+                redis_proc.kill()
+    return figures
+
+
+def measure_receive_durability(creds: dict[str, str]) -> dict[str, Any]:
+    """POST /sms/receive with the data Redis on AOF everysec, on AOF always, and on everysec
+    with a replica that must confirm each SMS (INBOUND_ACK_REPLICAS=1)."""
+    import tempfile
+
+    import redis
+
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-durability-") as workdir:
+        for name, fsync, replicas in (
+            ("everysec", "everysec", 0),
+            ("always", "always", 0),
+            ("replica_ack", "everysec", 1),
+        ):
+            base = Path(workdir) / name
+            (base / "replica").mkdir(parents=True)
+            procs = []
+            try:
+                primary, port = private_redis(base, "--appendonly", "yes", "--appendfsync", fsync)
+                procs.append(primary)
+                if replicas:
+                    replica, replica_port = private_redis(
+                        base / "replica", "--replicaof", "127.0.0.1", str(port)
+                    )
+                    procs.append(replica)
+                    link = redis.Redis(port=replica_port)
+                    while link.info("replication").get("master_link_status") != "up":
+                        time.sleep(0.05)
+                server = server_on_redis(port, INBOUND_ACK_REPLICAS=str(replicas))
+                try:
+                    measure("receive", creds)  # warm-up
+                    figures[name] = measure("receive", creds)
+                finally:
+                    server.terminate()
+                    server.wait(timeout=15)
+            finally:
+                for proc in procs:
+                    proc.kill()
+                    proc.wait(timeout=10)
+    base_rps = figures["everysec"]["rps"] or 1
+    figures["always_vs_everysec"] = round(figures["always"]["rps"] / base_rps, 3)
+    figures["replica_ack_vs_everysec"] = round(figures["replica_ack"]["rps"] / base_rps, 3)
+    return figures
+
+
+def print_outage_and_durability(outage: dict[str, Any], durability: dict[str, Any]) -> None:
+    for state, f in outage.items():
+        print(
+            f"redis {state}: first request {f['first_ms']} ms ({f['first_status']}), then 503 in "
+            f"{f['then_median_ms']} ms median, {f['then_max_ms']} ms max; /health at most {f['health_max_ms']} ms"
+        )
+    print(
+        f"receive durability: everysec {durability['everysec']['rps']} req/s, always "
+        f"{durability['always']['rps']} ({durability['always_vs_everysec']}x), replica ack "
+        f"{durability['replica_ack']['rps']} ({durability['replica_ack_vs_everysec']}x)"
+    )
+
+
 def main() -> None:
     creds = setup()
     otp_setup(creds)
@@ -556,6 +714,7 @@ def main() -> None:
     flush = measure_flush()
     sweep = measure_sweep()
     sends = measure_sends(creds)
+    outage, durability = measure_redis_outage(creds), measure_receive_durability(creds)
     memory = {"default_config": measure_memory(), "deploy_config": measure_memory_with_deploy_config()}
     live = results["live"]["rps"]
     report: dict[str, Any] = {
@@ -567,6 +726,8 @@ def main() -> None:
         "abuse_sweep": sweep,
         "redis_memory": memory,
         "notification_sends": sends,
+        "redis_outage": outage,
+        "receive_durability": durability,
         "phone_verify": phone_verify,
         "ratios": {
             "register_vs_live": round(results["register"]["rps"] / live, 3),
@@ -604,6 +765,7 @@ def main() -> None:
         f"django-phone-verify verify: {phone_verify['rps']} req/s ({phone_verify['requests']} requests, "
         f"{phone_verify['errors']} errors)"
     )
+    print_outage_and_durability(outage, durability)
     print(f"written to {RESULTS.relative_to(ROOT)}")
     if any(r["errors"] for r in (*results.values(), phone_verify)):
         raise SystemExit("bench: some requests failed; see the counts above")

@@ -33,9 +33,17 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, *, appendonly: bool = False, appendfsync: str = "everysec") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        appendonly: bool = False,
+        appendfsync: str = "everysec",
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.workdir = workdir
+        self.args = args  # more redis-server options: ("--replicaof", "127.0.0.1", "6390")
         self.appendonly = appendonly  # True: a restart loads the data back (AOF), as deployed
         self.appendfsync = appendfsync
         self.proc: subprocess.Popen | None = None
@@ -45,7 +53,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
-             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
+             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log"), *self.args],
             start_new_session=True,
         )  # fmt: skip
         if wait:

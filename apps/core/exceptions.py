@@ -58,6 +58,14 @@ def _flatten_validation(detail: Any) -> tuple[str, dict[str, Any]]:
     return str(detail), {}
 
 
+def _unavailable() -> Response:
+    return Response(
+        error_body("The service is temporarily unavailable; retry shortly.", "service_unavailable"),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(REDIS_RETRY_AFTER_SECONDS)},
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         headers = dict(exc.headers)
@@ -70,15 +78,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # opened it was logged. "Loading the dataset" (a restart with AOF) is transient too.
         if isinstance(exc, RedisUnavailable):
             logger.debug("redis unavailable: %s", exc)
-        elif isinstance(exc, redis.BusyLoadingError):
+            quiet = _unavailable()
+            quiet._has_been_logged = True  # type: ignore[attr-defined]  # nor django.request's line
+            return quiet
+        if isinstance(exc, redis.BusyLoadingError):
             logger.info("redis is loading its data after a restart: %s", exc)
         else:
             logger.warning("redis unavailable: %s", exc)
-        return Response(
-            error_body("The service is temporarily unavailable; retry shortly.", "service_unavailable"),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(REDIS_RETRY_AFTER_SECONDS)},
-        )
+        return _unavailable()
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("Request body too large.", "payload_too_large"), status=413)
     if isinstance(exc, Http404):

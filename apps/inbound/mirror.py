@@ -135,7 +135,9 @@ def _gateway_from_database(gateway_id: str) -> str | None:
 
 
 def _token_from_database(token_hash: str) -> str | None:
-    gateway_id = _token_mapping_rows().filter(token_hash=token_hash).values_list("gateway_id", flat=True).first()
+    gateway_id = (
+        _token_mapping_rows().filter(token_hash=token_hash).values_list("gateway_id", flat=True).first()
+    )
     return None if gateway_id is None else str(gateway_id)
 
 

@@ -157,7 +157,9 @@ class InboundOutbox(models.Model):
         constraints = [
             # The de-duplication key of sms_dedupe:{gateway_id}:{message_id}: a repeat
             # delivery during the outage finds the first one's row.
-            models.UniqueConstraint(fields=["gateway_id", "message_id"], name="inbound_outbox_one_per_message")
+            models.UniqueConstraint(
+                fields=["gateway_id", "message_id"], name="inbound_outbox_one_per_message"
+            )
         ]
         verbose_name = "inbound SMS outbox row"
 

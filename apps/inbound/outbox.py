@@ -12,13 +12,15 @@ drops it: every SMS is queued exactly once.
 """
 
 import logging
+from dataclasses import dataclass
 
 import redis
+from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from apps.core import keys
 from apps.core.locks import lock_hold
-from apps.core.redis import REDIS_DOWN_ERRORS, get_redis, script_call
+from apps.core.redis import REDIS_DOWN_ERRORS, get_redis, run_script, script_call
 from apps.core.registry import SMS_VALIDATE, work_wake
 
 from .models import InboundOutbox
@@ -31,9 +33,44 @@ logger = logging.getLogger(__name__)
 REDIS_REFUSED_WRITES: tuple[type[Exception], ...] = (redis.exceptions.OutOfMemoryError, redis.ReadOnlyError)
 REDIS_CANNOT_TAKE = (*REDIS_DOWN_ERRORS, *REDIS_REFUSED_WRITES)
 
+
+class NotReplicated(redis.RedisError):
+    """INBOUND_ACK_REPLICAS replicas did not confirm the write in time (and PostgreSQL could
+    not keep the SMS either): the gateway gets a 503 and retries, a duplicate by then."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    created: bool  # False: the gateway message was queued before (its first uuid below)
+    uuid: str
+    kick: bool
+    replicated: bool  # reached INBOUND_ACK_REPLICAS replicas (always True when that is 0)
+
+
 FLUSH_BATCH = 500  # rows per SELECT and per pipelined round trip of receive scripts
 FLUSH_MAX_BATCHES = 100  # per run; the next run continues
 ENQUEUE_SCRIPT = "inbound/lua/sms_enqueue.lua"
+
+
+def sms_queue(*, record: InboundSmsRecord) -> Queued:
+    """Run the receive script for ``record``; with INBOUND_ACK_REPLICAS, also ``WAIT`` for
+    that many replicas (up to INBOUND_ACK_WAIT_MS) on the same connection, in the same
+    round trip: WAIT counts the writes of the connection that issued it."""
+    script_keys = [
+        keys.sms_dedupe(record.gateway_id, record.message_id),
+        keys.sms_inbound_queue(),
+        keys.sms_inbound_kick(),
+    ]
+    args = [record.uuid, record.to_json(), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS]
+    replicas = settings.INBOUND_ACK_REPLICAS
+    if not replicas:
+        created, first_uuid, kick = run_script(ENQUEUE_SCRIPT, keys=script_keys, args=args)
+        return Queued(bool(created), str(first_uuid), bool(kick), replicated=True)
+    with get_redis().pipeline(transaction=False) as pipe:
+        script_call(pipe, ENQUEUE_SCRIPT, keys=script_keys, args=args)
+        pipe.wait(replicas, settings.INBOUND_ACK_WAIT_MS)
+        (created, first_uuid, kick), acknowledged = pipe.execute()
+    return Queued(bool(created), str(first_uuid), bool(kick), replicated=int(acknowledged) >= replicas)
 
 
 def sms_outbox_write(*, record: InboundSmsRecord, cause: Exception) -> tuple[str, bool]:

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core import keys
 from apps.core.crypto import secret_encrypt, secret_hint, secret_reencrypt, token_hash
 from apps.core.exceptions import ApplicationError
 from apps.core.operator_log import Actor, changes_between, operator_action_record
-from apps.core.redis import run_script
 
 # The lookups live beside the mirrors; named here too for the callers of the services.
 from .mirror import GatewayRecord as GatewayRecord
@@ -39,7 +38,7 @@ from .mirror import gateway_lookup as gateway_lookup
 from .mirror import gateway_lookup_by_token as gateway_lookup_by_token
 from .mirror import gateway_token_directory as gateway_token_directory
 from .models import Gateway, GatewaySecret
-from .outbox import REDIS_CANNOT_TAKE, sms_outbox_write
+from .outbox import REDIS_CANNOT_TAKE, NotReplicated, sms_outbox_write, sms_queue
 from .payloads import InboundSmsRecord
 from .routes import send_routes_rebuild_on_commit
 from .scope import countries_clean, receiving_number_clean, scope_check
@@ -294,6 +293,8 @@ def sms_enqueue(*, gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
 
     When Redis cannot take it, the SMS goes to the PostgreSQL outbox (apps.inbound.outbox)
     and is acknowledged the same way; with both down the Redis error propagates (503).
+    With INBOUND_ACK_REPLICAS set, a write no replica confirmed in INBOUND_ACK_WAIT_MS is
+    kept in the outbox too before the gateway is acknowledged.
     An SMS outside the gateway's scope (sender country, receiving number) is refused
     (403) and not queued.
     """
@@ -317,17 +318,19 @@ def sms_enqueue(*, gateway: GatewayRecord, sms: InboundSms) -> EnqueueResult:
         queued_at=time.time(),
     )
     try:
-        created, existing_uuid, kick = run_script(
-            "inbound/lua/sms_enqueue.lua",
-            keys=[keys.sms_dedupe(gateway.id, sms.message_id), keys.sms_inbound_queue(), keys.sms_inbound_kick()],
-            args=[record.uuid, record.to_json(), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
-        )
+        queued = sms_queue(record=record)
     except REDIS_CANNOT_TAKE as exc:
         # Acknowledged all the same: a gateway that does not retry (Twilio) would lose it.
         # No validation wake either: the broker is usually the same Redis.
         first_uuid, duplicate = sms_outbox_write(record=record, cause=exc)
         return EnqueueResult(uuid=first_uuid, duplicate=duplicate, kick=False)
-    return EnqueueResult(uuid=existing_uuid, duplicate=not created, kick=bool(kick))
+    if not queued.replicated:
+        # Queued, but on the primary alone: a failover now could lose it. PostgreSQL keeps
+        # a copy, which the outbox move drops if the dedupe mark survived.
+        sms_outbox_write(
+            record=record, cause=NotReplicated(f"fewer than {settings.INBOUND_ACK_REPLICAS} replicas")
+        )
+    return EnqueueResult(uuid=queued.uuid, duplicate=not queued.created, kick=queued.kick)
 
 
 def message_id_derive(*, sender: str, body: str, timestamp: str) -> str:
