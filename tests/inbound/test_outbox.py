@@ -87,7 +87,9 @@ def test_an_sms_the_redis_queue_already_has_is_dropped_by_the_flush(make_gateway
     assert not InboundOutbox.objects.exists()
 
 
-def test_a_row_replayed_after_a_crash_between_queueing_and_deleting_is_queued_once(make_gateway, api, settings):
+def test_a_row_replayed_after_a_crash_between_queueing_and_deleting_is_queued_once(
+    make_gateway, api, settings
+):
     gateway = make_gateway("native")
     settings.REDIS_URL, url = DEAD_REDIS, settings.REDIS_URL
     send_native(api, gateway.secret, "9876543210", "hello", message_id="m-1")

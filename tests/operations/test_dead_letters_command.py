@@ -74,7 +74,12 @@ def test_replay_with_a_limit_moves_only_the_oldest():
 def test_replay_and_purge_ask_first_and_change_nothing_unless_confirmed(monkeypatch):
     key = _dead({"event_id": "e1"})
     questions: list[str] = []
-    monkeypatch.setattr("builtins.input", lambda q: questions.append(q) or "n")  # the operator says no
+
+    def answer(question: str) -> str:
+        questions.append(question)
+        return "n"  # the operator says no
+
+    monkeypatch.setattr("builtins.input", answer)
 
     replay, purge = _run("replay", QUEUE), _run("purge", QUEUE)
 
