@@ -104,9 +104,10 @@ format: $(STAMP) ## apply ruff's fixes and format the code
 	$(BIN)/ruff format .
 
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsbridge_bench
-bench: $(STAMP) ## run the benchmark (scripts/bench.py; BENCH_SECONDS, BENCH_CONNECTIONS tune it)
+bench: $(STAMP) ## run the benchmark (scripts/bench.py; BENCH_ARGS=--quick for a minute's run)
 	scripts/ensure_services.sh --postgres
-	$(PY) scripts/bench.py
+	scripts/ensure_wrk.sh
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 migrate: $(STAMP) ## apply database migrations
 	scripts/ensure_services.sh
