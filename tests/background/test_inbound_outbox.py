@@ -34,8 +34,9 @@ def _deliver(api: Any, gateway: GatewayCreds, number: str, body: str, n: int) ->
     return send_jasmin(api, gateway, sender, body, message_id=f"jasmin-{n}")
 
 
+@pytest.mark.parametrize("outage", ["refused", "stopped"])
 def test_sms_delivered_through_each_gateway_kind_during_a_redis_outage_are_judged_once_in_order(
-    database_url, settings, api
+    outage, database_url, settings, api
 ):
     with cluster(database_url, appendonly=True, SMS_OUTBOX_FLUSH_INTERVAL="0.5") as c:
         c.use_in(settings)
@@ -47,7 +48,10 @@ def test_sms_delivered_through_each_gateway_kind_during_a_redis_outage_are_judge
         c.worker()
         c.beat()
 
-        c.redis.kill()  # refused; AOF keeps the registrations for the restart
+        if outage == "refused":
+            c.redis.kill()  # AOF keeps the registrations for the restart
+        else:
+            c.redis.pause()  # hung: SIGSTOP
         for n, (number, body) in enumerate(zip(NUMBERS, bodies, strict=True)):
             response = _deliver(api, gateways[n % len(KINDS)], number, body, n)
             assert response.status_code in {200, 202}, response.content
@@ -56,7 +60,7 @@ def test_sms_delivered_through_each_gateway_kind_during_a_redis_outage_are_judge
         expected = [str(row.sms_uuid) for row in InboundOutbox.objects.order_by("id")]
         assert len(expected) == len(NUMBERS)
 
-        c.redis.start()
+        c.redis.start() if outage == "refused" else c.redis.resume()
         wait_for(
             lambda: MonitorEvent.objects.filter(sms_uuid__in=expected).count() >= len(expected),
             timeout=60,
