@@ -38,7 +38,7 @@ ROUNDS = 1 if QUICK else 3
 HISTORY = ROOT / "bench" / "history.jsonl"
 # The production web server as deploy/ runs it (Procfile, systemd, compose, k8s): gthread
 # workers with threads, chosen by measurement on this machine (docs/benchmark.md).
-WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
 WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "4"))
 LOADERS = 2  # client processes; each runs CONNECTIONS // LOADERS threads
 # The Redis server the bench flushes DBs 5-8 of: another one keeps a busy machine's
