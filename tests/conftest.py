@@ -57,13 +57,15 @@ def pytest_configure(config: Any) -> None:
 # shows where the test is read); these two checks stop an unmarked one instead of marking it
 # quietly, which would move a new test to the other tier without its author knowing.
 PROCESS_FIXTURES = {"celery_processes", "celery_worker", "database_url"}
+SESSION_WORKER_FIXTURES = {"celery_processes", "celery_worker"}
 PROCESS_PROGRAMS = {"celery", "gunicorn", "redis-server", "honcho"}
 _fast_test_running: list[str] = []  # the node id of the running test when it is not slow
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(trylast=True)  # after pytest-django's reordering, which the sort below keeps
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
-    """Fail collection when a test uses a real-process fixture without the slow marker."""
+    """Fail collection when a test uses a real-process fixture without the slow marker;
+    run the tests of the session's Celery worker last."""
     unmarked = [
         item.nodeid
         for item in items
@@ -75,6 +77,11 @@ def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None
             "not marked slow; add `pytestmark = pytest.mark.slow` or @pytest.mark.slow:\n  "
             + "\n  ".join(unmarked)
         )
+    # The session's Celery worker and beat live from the first test that starts them to the
+    # end of the run, draining every queue of the suite's Redis: an in-process test after
+    # them would race the worker for its own queued SMS or notifications. Stable: otherwise
+    # the usual order.
+    items.sort(key=lambda item: bool(SESSION_WORKER_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
 @pytest.hookimpl(wrapper=True)
