@@ -405,3 +405,21 @@ def test_console_lookup_finds_what_the_outbox_holds(make_gateway: Any) -> None:
     ConsoleProvider().send(gateway, message)
 
     assert ConsoleProvider().lookup(gateway, message) == (Lookup.SENT, f"console-{message.id}")
+
+
+@pytest.mark.django_db
+def test_the_console_keeps_a_message_whose_gateway_was_deleted_meanwhile(make_gateway: Any) -> None:
+    from apps.inbound.models import Gateway
+    from apps.messaging.models import OutboxMessage
+    from apps.messaging.providers.base import OutboundMessage
+    from apps.messaging.providers.console import ConsoleProvider
+    from apps.messaging.services.routing import sending_gateway
+
+    gateway = make_gateway("console")
+    config = sending_gateway(gateway.model)
+    Gateway.objects.filter(id=gateway.id).delete()
+    message = OutboundMessage(
+        id="6f1c3c55-0000-4000-8000-00000000000a", channel="sms", to="+919876543210", body="hi"
+    )
+    ConsoleProvider().send(config, message)
+    assert OutboxMessage.objects.get(notification_id=message.id).gateway_id is None

@@ -124,3 +124,21 @@ def test_a_client_without_a_webhook_gets_no_callback(
         notification_events_flush()
     assert Notification.objects.get(id=notification_id).status == "failed"
     assert not CallbackDelivery.objects.exists()
+
+
+def test_a_gateway_deleted_since_its_send_poisons_nothing(
+    hooked: Any, make_gateway: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from apps.inbound.models import Gateway
+
+    gone = make_gateway("console")
+    notification_id = queued(hooked)
+    notification_change(
+        notification_id=notification_id, status="sent", gateway_id=str(gone.id), provider_id="p"
+    )
+    Gateway.objects.filter(id=gone.id).delete()
+    with django_capture_on_commit_callbacks():
+        notification_events_flush()
+    row = Notification.objects.get(id=notification_id)
+    assert (row.status, row.gateway_id) == ("sent", None)
+    assert get_redis().llen(keys.dead_letter(keys.notification_events())) == 0

@@ -8,6 +8,7 @@ NOTHING), so a message sent again after a lost worker is stored once.
 import logging
 
 from apps.core.logging import mask_mobiles
+from apps.inbound.models import Gateway
 
 from ..models import OutboxMessage
 from .base import Lookup, OutboundMessage, SendingGateway, Sent
@@ -17,9 +18,12 @@ logger = logging.getLogger(__name__)
 
 class ConsoleProvider:
     def send(self, gateway: SendingGateway, message: OutboundMessage) -> Sent:
+        # A worker keeps its gateway list a few seconds: the gateway may have been deleted
+        # since, and the row must not fail on its foreign key (the message is still kept).
+        exists = Gateway.objects.filter(pk=gateway.id).exists()
         row = OutboxMessage(
             notification_id=message.id,
-            gateway_id=gateway.id,
+            gateway_id=gateway.id if exists else None,
             channel=message.channel,
             to=message.to,
             subject=message.subject,

@@ -17,6 +17,7 @@ from apps.clients.models import CallbackDelivery, Client
 from apps.clients.webhooks import callbacks_queue_on_commit
 from apps.core import keys
 from apps.core.queues import Batch, batch_ack, queue_drain
+from apps.inbound.models import Gateway
 
 from ..models import Notification
 from ..payloads import NotificationEvent
@@ -45,7 +46,8 @@ def _flush_batch(batch: Batch) -> int:
     with transaction.atomic():
         _rows_create([e for e in events if e.status == "queued" and e.seq == 1])
         newest = _newest_changes([e for e in events if e.seq > 1])
-        applied = [e for e in newest.values() if _change_apply(e)]
+        gateways = _gateways_known({e.gateway_id for e in newest.values() if e.gateway_id})
+        applied = [e for e in newest.values() if _change_apply(e, gateways)]
         _callbacks_create([e for e in applied if e.status in TERMINAL])
     batch_ack(batch)
     return len(events)
@@ -90,13 +92,20 @@ def _newest_changes(changes: list[NotificationEvent]) -> dict[str, NotificationE
     return newest
 
 
-def _change_apply(event: NotificationEvent) -> bool:
+def _gateways_known(gateway_ids: set[str]) -> set[str]:
+    """The gateways that still exist: one deleted since its send must not poison the batch."""
+    if not gateway_ids:
+        return set()
+    return {str(pk) for pk in Gateway.objects.filter(id__in=gateway_ids).values_list("id", flat=True)}
+
+
+def _change_apply(event: NotificationEvent, gateways: set[str]) -> bool:
     """Apply ``event`` over an older state; True when it changed the row."""
     updated = Notification.objects.filter(id=event.id, seq__lt=event.seq).update(
         status=event.status,
         attempts=event.attempts,
         last_error=event.last_error,
-        gateway_id=event.gateway_id or None,
+        gateway_id=event.gateway_id if event.gateway_id in gateways else None,
         provider_message_id=event.provider_id,
         seq=event.seq,
         updated_at=_at(event.at),
