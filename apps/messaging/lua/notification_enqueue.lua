@@ -14,6 +14,7 @@
 -- A repeated idempotency key is answered before any budget is spent: a client retrying
 -- a request that timed out must get its first answer, not a 429.
 --!include core/lua/rate_limit.lua
+--!include messaging/lua/notification_write.lua
 local function reply(outcome, id, limit, kick)
   return {outcome, id, limit[2], limit[3], limit[5], limit[4], kick or 0}
 end
@@ -42,14 +43,11 @@ end
 if ARGV[7] ~= '' and redis.call('SISMEMBER', KEYS[6], ARGV[7]) == 1 then
   return reply('blacklisted', '', budget)
 end
-redis.call('HSET', KEYS[7], 'client_id', ARGV[10], 'channel', ARGV[11], 'status', 'queued',
-  'attempts', 0, 'last_error', '', 'gateway_id', '', 'provider_id', '', 'seq', 1,
-  'created_at', now, 'updated_at', now)
-redis.call('EXPIRE', KEYS[7], ARGV[12])
-redis.call('LPUSH', KEYS[8], ARGV[8])
-redis.call('LPUSH', KEYS[9], ARGV[9])
+local kick = notification_write(KEYS[7], KEYS[8], KEYS[9], KEYS[10], {
+  client_id = ARGV[10], channel = ARGV[11], now = now, ttl = ARGV[12],
+  record = ARGV[8], event = ARGV[9], kick_ttl_ms = ARGV[14]
+})
 if ARGV[2] == '1' then
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[13])
 end
-local kick = redis.call('SET', KEYS[10], '1', 'NX', 'PX', ARGV[14])
-return reply('queued', ARGV[1], budget, kick and 1 or 0)
+return reply('queued', ARGV[1], budget, kick)

@@ -23,6 +23,7 @@
 -- notification_enqueue: then no code can exist without its SMS queued, nor an SMS
 -- without its code, and the request costs one round trip.
 --!include core/lua/rate_limit.lua
+--!include messaging/lua/notification_write.lua
 local now = clock_ms()
 local function reply(outcome, wait_ms, limit, kick)
   return {outcome, wait_ms, limit[2], limit[3], limit[5], limit[4], kick or 0}
@@ -111,16 +112,13 @@ if not safe then
   end
 end
 
--- The code, its SMS (as notification_enqueue.lua writes one) and the figures.
+-- The code, its SMS (written as every queued notification is) and the figures.
 local ttl = tonumber(ARGV[9])
 redis.call('SET', KEYS[7], ARGV[8], 'EX', ttl)
-redis.call('HSET', KEYS[15], 'client_id', ARGV[2], 'channel', 'sms', 'status', 'queued',
-  'attempts', 0, 'last_error', '', 'gateway_id', '', 'provider_id', '', 'seq', 1,
-  'created_at', now, 'updated_at', now)
-redis.call('EXPIRE', KEYS[15], ARGV[20])
-redis.call('LPUSH', KEYS[16], ARGV[18])
-redis.call('LPUSH', KEYS[17], ARGV[19])
-local kick = redis.call('SET', KEYS[18], '1', 'NX', 'PX', ARGV[21])
+local kick = notification_write(KEYS[15], KEYS[16], KEYS[17], KEYS[18], {
+  client_id = ARGV[2], channel = 'sms', now = now, ttl = ARGV[20],
+  record = ARGV[18], event = ARGV[19], kick_ttl_ms = ARGV[21]
+})
 if not safe then
   redis.call('HINCRBY', KEYS[11], 'r:' .. bucket, 1)
   redis.call('EXPIRE', KEYS[11], ARGV[26])
@@ -128,4 +126,4 @@ if not safe then
   redis.call('EXPIRE', KEYS[12], ARGV[26])
 end
 event('otp_requested', '')
-return reply('ok', ttl * 1000, budget, kick and 1 or 0)
+return reply('ok', ttl * 1000, budget, kick)
