@@ -18,14 +18,17 @@ from dataclasses import dataclass
 
 import redis
 from django.db import DatabaseError, InterfaceError
+from rest_framework import status
 
 from . import keys, registry
+from .exceptions import ApplicationError
 from .locks import lock_hold
 from .redis import get_redis
 
 logger = logging.getLogger(__name__)
 
 REPAIR_LOCK = "redis_repair"
+WARMING_RETRY_AFTER = 5  # seconds; a repair of a million numbers takes a few
 Progress = Callable[[str, int], None]
 
 
@@ -104,3 +107,15 @@ def _sadd(key: str, members: list[str]) -> int:
     if members:
         get_redis().sadd(key, *members)
     return len(members)
+
+
+def warming_up_error() -> ApplicationError:
+    """The 503 of a hot-path request that found Redis without its data (no ``redis_ready``);
+    queues the repair that reloads it, at once rather than at beat's next tick."""
+    registry.work_wake(registry.REDIS_REPAIR)
+    return ApplicationError(
+        "Reloading after a restart; retry shortly.",
+        code="warming_up",
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        retry_after=WARMING_RETRY_AFTER,
+    )

@@ -13,9 +13,10 @@ from apps.core import keys
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile
 from apps.core.redis import get_redis
+from apps.core.repair import warming_up_error
 from apps.core.system_settings import system_settings_get
 
-from .services.registration import StoredRegistration, registrations_parse, sms_link_build, warming_up_error
+from .services.registration import StoredRegistration, registrations_parse, sms_link_build
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import get_redis, run_script
-from apps.core.registry import NOTIFICATION_SEND, REDIS_REPAIR, work_wake
+from apps.core.registry import NOTIFICATION_SEND, work_wake
+from apps.core.repair import warming_up_error
 from apps.core.system_settings import system_settings_get
 from apps.inbound.routes import ANY_COUNTRY, route_field
 
@@ -29,7 +30,6 @@ SMS_BODY_MAX = 1600  # ten concatenated SMS segments
 EMAIL_BODY_MAX = 64 * 1024
 SUBJECT_MAX = 200
 IDEMPOTENCY_KEY_MAX = 128
-WARMING_RETRY_AFTER = 5
 
 
 @dataclass(frozen=True)
@@ -176,13 +176,7 @@ def _raise_for(outcome: str, rate_limit: RateLimitState) -> None:
     if outcome == "rate_limited":
         raise rate_limited(rate_limit, "Too many notifications; retry later.")
     if outcome == "not_ready":
-        work_wake(REDIS_REPAIR)
-        raise ApplicationError(
-            "Reloading after a restart; retry shortly.",
-            code="warming_up",
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            retry_after=WARMING_RETRY_AFTER,
-        )
+        raise warming_up_error()
     if outcome == "no_route":
         raise ApplicationError(
             "No sending gateway covers this destination.",

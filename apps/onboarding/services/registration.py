@@ -16,7 +16,6 @@ from typing import ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
-from rest_framework import status
 
 from apps.audit.events import monitor_event
 from apps.core import keys
@@ -24,11 +23,10 @@ from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import run_script
-from apps.core.registry import REDIS_REPAIR, work_wake
+from apps.core.repair import warming_up_error
 from apps.core.system_settings import Settings, system_settings_get
 from apps.core.timeutil import from_epoch_ms
 
-WARMING_RETRY_AFTER = 5
 REFERENCE_MAX_LENGTH = 128
 
 
@@ -179,14 +177,3 @@ def _raise_for(outcome: str, rate_limit: RateLimitState) -> None:
         raise ApplicationError("This number is blacklisted.", code="blacklisted", status_code=403)
     if outcome == "verified":
         raise ApplicationError("This number is already onboarded.", code="already_onboarded", status_code=409)
-
-
-def warming_up_error() -> ApplicationError:
-    """The 503 while Redis is reloaded after a restart; queues the repair that reloads it."""
-    work_wake(REDIS_REPAIR)
-    return ApplicationError(
-        "Reloading verified numbers after a restart; retry shortly.",
-        code="warming_up",
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        retry_after=WARMING_RETRY_AFTER,
-    )

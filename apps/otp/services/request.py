@@ -19,7 +19,8 @@ from apps.core.exceptions import ApplicationError
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import run_script
-from apps.core.registry import NOTIFICATION_SEND, REDIS_REPAIR, work_wake
+from apps.core.registry import NOTIFICATION_SEND, work_wake
+from apps.core.repair import warming_up_error
 from apps.core.system_settings import Settings, system_settings_get
 from apps.core.timeutil import from_epoch_ms, iso_utc
 from apps.inbound.routes import ANY_COUNTRY, route_field
@@ -29,7 +30,6 @@ from ..mirror import policy_directory
 from ..payloads import OtpRecord
 from .codes import destination_prefix, end_user_ip_key, otp_body_render, otp_code_generate, otp_hash
 
-WARMING_RETRY_AFTER = 5
 IP_PLACEHOLDER = "-"
 
 
@@ -184,13 +184,7 @@ def _raise_for(outcome: str, wait_ms: int, rate_limit: RateLimitState, config: S
     if outcome == "rate_limited":
         raise rate_limited(rate_limit, "Too many OTP requests; retry later.")
     if outcome == "not_ready":
-        work_wake(REDIS_REPAIR)
-        raise ApplicationError(
-            "Reloading after a restart; retry shortly.",
-            code="warming_up",
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            retry_after=WARMING_RETRY_AFTER,
-        )
+        raise warming_up_error()
     if outcome in FORBIDDEN:
         code = "blacklisted" if outcome == "blacklisted" else "destination_not_permitted"
         raise ApplicationError(FORBIDDEN[outcome], code=code, status_code=status.HTTP_403_FORBIDDEN)
