@@ -421,7 +421,9 @@ def _sweep_scan(
                 pipe.scan(cursor=cursor, match=match, count=SCAN_COUNT)
             replies = pipe.execute()
         counts = replies[0] if page else []
-        hits = [(k[cut:], c) for k, c in zip(page, counts, strict=True) if c is not None and int(c) >= threshold]
+        hits = [
+            (k[cut:], c) for k, c in zip(page, counts, strict=True) if c is not None and int(c) >= threshold
+        ]
         added += sweep.blacklist(hits)
         scanned += len(page)
         if page and progress:
