@@ -5,9 +5,8 @@ from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.clients.authentication import ApiKeyAuthentication, ClientPrincipal
+from apps.clients.authentication import ClientApi
 from apps.core.phone import MAX_INPUT_LENGTH, mobile_parse
 from apps.core.schema import ErrorSerializer, errors
 from apps.core.serializers import FlatOutputSerializer, IsoUtcField, StrictSerializer
@@ -28,14 +27,6 @@ GONE = {
 END_USER_IP_HELP = (
     "The address of the person asking, when you know it: limits then also count per address (IPv6: per /64)."
 )
-
-
-class ClientApi(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-
-    def client_id(self, request: Request) -> str:
-        principal: ClientPrincipal = request.user  # type: ignore[assignment]
-        return principal.client_id
 
 
 class OtpRequestApi(ClientApi):
