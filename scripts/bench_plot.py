@@ -16,9 +16,6 @@ def plot(report: dict[str, Any], history: Path, out: Path) -> None:
 
     ratios = {k.removesuffix("_vs_live"): v for k, v in report["ratios"].items() if k.endswith("_vs_live")}
     runs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
-    # A --quick run is drawn beside the full runs only on its own chart.
-    quick = report["setup"].get("quick", False)
-    runs = [run for run in runs if run.get("setup", {}).get("quick", False) in (False, quick)]
     fig, (bars, lines) = plt.subplots(1, 2, figsize=(13, 5))
     colours = ["tab:green" if v >= TARGET else "tab:red" for v in ratios.values()]
     bars.barh(list(ratios), list(ratios.values()), color=colours)
