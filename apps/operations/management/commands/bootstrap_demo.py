@@ -43,4 +43,6 @@ class Command(OperatorCommand):
         self.stdout.write(f"  client API key : {api_key}")
         self.stdout.write(f"  gateway token  : {token}")
         self.stdout.write(f"  client id      : {client.id}")
-        self.stdout.write("  outbound       : console gateway; sent messages appear in the admin's Console outbox")
+        self.stdout.write(
+            "  outbound       : console gateway; sent messages appear in the admin's Console outbox"
+        )
