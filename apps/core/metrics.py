@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import redis
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -90,6 +91,14 @@ class BridgeCollector(Collector):
         except redis.RedisError:
             metrics = [_gauge("smsbridge_redis_up", "Whether Redis answered the scrape", 0)]
         yield from metrics
+        yield from self._database_gauges()
+
+    def _database_gauges(self) -> Iterator[Metric]:
+        for spec in registry.database_gauges():
+            try:
+                yield _gauge(spec.name, spec.help, float(spec.value()))
+            except (DatabaseError, InterfaceError):
+                continue  # PostgreSQL away: /metrics still answers with what Redis has
 
     def _queues(self) -> list[Metric]:
         families = {

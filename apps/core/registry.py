@@ -100,6 +100,28 @@ def drained_queues(*, for_drain: bool = False) -> list[DrainedQueue]:
     return sorted(_QUEUES.values(), key=lambda q: q.drain_order if for_drain else q.report_order)
 
 
+# --- gauges read from the database -----------------------------------------------------------
+@dataclass(frozen=True)
+class DatabaseGauge:
+    """A /metrics gauge an app reads from PostgreSQL: reported even while Redis is away,
+    when it matters most (the inbound outbox fills exactly then)."""
+
+    name: str
+    help: str
+    value: Callable[[], float]
+
+
+_GAUGES: dict[str, DatabaseGauge] = {}
+
+
+def database_gauge_register(spec: DatabaseGauge) -> None:
+    _GAUGES[spec.name] = spec
+
+
+def database_gauges() -> list[DatabaseGauge]:
+    return list(_GAUGES.values())
+
+
 # --- dashboard panels ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Panel:

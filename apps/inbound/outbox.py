@@ -131,3 +131,8 @@ def _rows_enqueue(rows: list[InboundOutbox]) -> int:
             )
         results = pipe.execute()
     return sum(int(created) for created, _uuid, _kick in results)
+
+
+def sms_outbox_size() -> int:
+    """SMS acknowledged while Redis could not take them, still waiting to be queued."""
+    return InboundOutbox.objects.count()

@@ -126,3 +126,27 @@ def test_bridge_status_shows_the_celery_queues_and_says_when_no_heartbeat_ran_ye
     assert "celery queues (messages waiting): celery 0  callbacks 0  housekeeping 1" in text
     assert "/admin/dead-letters/" in text
     assert json.loads(as_json.getvalue())["celery_queues"] == {"celery": 0, "callbacks": 0, "housekeeping": 1}
+
+
+def test_the_inbound_outbox_is_counted_on_metrics_and_in_bridge_status(api):
+    from apps.inbound.models import InboundOutbox
+
+    assert "smsbridge_inbound_outbox_rows 0.0" in scrape(api)
+    for n in range(2):
+        InboundOutbox.objects.create(
+            gateway_id="g", message_id=f"m{n}", sms_uuid="6f1c3c55-0000-4000-8000-00000000000b", record="{}"
+        )
+    assert "smsbridge_inbound_outbox_rows 2.0" in scrape(api)
+    out = StringIO()
+    call_command("bridge_status", stdout=out)
+    assert "inbound outbox: 2 SMS kept while Redis was away" in out.getvalue()
+    out = StringIO()
+    call_command("bridge_status", "--json", stdout=out)
+    assert json.loads(out.getvalue())["inbound_outbox"] == 2
+
+
+def test_the_outbox_gauge_is_reported_while_redis_is_away(api, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there (clients are per URL)
+    text = scrape(api)
+    assert "smsbridge_redis_up 0.0" in text
+    assert "smsbridge_inbound_outbox_rows 0.0" in text

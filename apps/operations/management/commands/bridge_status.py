@@ -3,11 +3,13 @@ from dataclasses import asdict
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.db import DatabaseError, InterfaceError
 
 from apps.core.broker import celery_queue_lengths
 from apps.core.commands import OperatorCommand
 from apps.core.health import health_report
 from apps.core.selectors import heartbeat_age, queue_stats
+from apps.inbound.outbox import sms_outbox_size
 from apps.messaging.dashboard import NotificationStats, notification_stats
 
 
@@ -26,6 +28,7 @@ class Command(OperatorCommand):
         health = health_report()
         age, celery_queues = heartbeat_age(), celery_queue_lengths()
         notifications = notification_stats()
+        outbox = _outbox_size()
         if options["json"]:
             queues = [asdict(s) for s in stats]
             report = {
@@ -34,6 +37,7 @@ class Command(OperatorCommand):
                 "queues": queues,
                 "celery_queues": celery_queues,
                 "notifications": asdict(notifications),
+                "inbound_outbox": outbox,
             }
             self.stdout.write(json.dumps(report))
             return
@@ -51,6 +55,8 @@ class Command(OperatorCommand):
         waiting = "  ".join(f"{name} {length}" for name, length in celery_queues.items())
         self.stdout.write(f"celery queues (messages waiting): {waiting}")
         self._notifications(notifications)
+        if outbox:
+            self.stdout.write(f"inbound outbox: {outbox} SMS kept while Redis was away, waiting to be queued")
         if any(s.dead for s in stats):
             self.stdout.write("dead letters: /admin/dead-letters/ lists them")
 
@@ -61,3 +67,11 @@ class Command(OperatorCommand):
         )
         sends = "  ".join(f"{g.name}: sent {g.sent} failed {g.failed}" for g in stats.gateways)
         self.stdout.write(f"notifications per gateway: {sends or 'nothing sent yet'}")
+
+
+def _outbox_size() -> int | None:
+    """None when PostgreSQL cannot say (the status must still print what Redis has)."""
+    try:
+        return sms_outbox_size()
+    except (DatabaseError, InterfaceError):
+        return None
