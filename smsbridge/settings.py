@@ -334,6 +334,18 @@ NOTIFICATION_BATCH_SIZE = env_int("NOTIFICATION_BATCH_SIZE", 50)
 NOTIFICATION_SAFETY_INTERVAL = env_float("NOTIFICATION_SAFETY_INTERVAL", 5.0)
 NOTIFICATION_EVENTS_FLUSH_INTERVAL = env_float("NOTIFICATION_EVENTS_FLUSH_INTERVAL", 5.0)
 
+# The event history: every event is appended to Redis streams in the round trip that makes
+# it, each client's own (GET /events) and the operators' feed of all (the admin live feed).
+# Lengths are approximate: Redis trims whole blocks of about 100 entries.
+EVENT_HISTORY_LENGTH = env_int("EVENT_HISTORY_LENGTH", 10_000)
+EVENT_FEED_LENGTH = env_int("EVENT_FEED_LENGTH", 100_000)
+# GET /events/stream: how long one connection follows before the server ends it (the client
+# reconnects with Last-Event-ID), the keep-alive comment interval, and how many follow at
+# once in each web process (each holds a server thread; more are answered 503).
+EVENT_STREAM_MAX_SECONDS = env_float("EVENT_STREAM_MAX_SECONDS", 300.0)
+EVENT_STREAM_KEEPALIVE_SECONDS = env_float("EVENT_STREAM_KEEPALIVE_SECONDS", 15.0)
+EVENT_STREAM_MAX_CONNECTIONS = env_int("EVENT_STREAM_MAX_CONNECTIONS", 2)
+
 # The smtp gateway sends through Django's email backend with these standard settings
 # (a gateway's own send URL, user and password, when set, override host, port and login).
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -41,6 +41,19 @@ def blacklist_queue() -> str:
     return _k("blacklist_queue")
 
 
+# --- event history ---------------------------------------------------------------------
+def event_feed() -> str:
+    """STREAM of every event, for operators (the admin live feed); about
+    EVENT_FEED_LENGTH entries are kept."""
+    return _k("event_feed")
+
+
+def event_history(client_id: str) -> str:
+    """STREAM of one client's own events (``GET /events``); about EVENT_HISTORY_LENGTH
+    entries are kept. ``event_history("")`` is the prefix Lua scripts add a client id to."""
+    return _k(f"event_history:{client_id}")
+
+
 # --- abuse sweep ------------------------------------------------------------------------
 def abuse_offenders() -> str:
     """Numbers whose counter reached abuse_threshold, noted by the pipeline for the sweep."""

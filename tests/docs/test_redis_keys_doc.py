@@ -18,7 +18,7 @@ from apps.core import keys
 from .markdown import DOCS, section, single_code_span, table_rows
 
 ARCHITECTURE = DOCS / "architecture.md"
-REDIS_TYPES = {"STRING", "INT", "HASH", "SET", "ZSET", "LIST"}
+REDIS_TYPES = {"STRING", "INT", "HASH", "SET", "ZSET", "LIST", "STREAM"}
 
 
 def key_functions() -> dict[str, Callable[..., str]]:
