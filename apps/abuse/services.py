@@ -16,6 +16,7 @@ from django.db import transaction
 from apps.core import keys
 from apps.core.bulk import insert_ignoring_conflicts
 from apps.core.exceptions import ApplicationError
+from apps.core.history import event_json, history_lua_args
 from apps.core.locks import lock_hold
 from apps.core.operator_log import Actor, operator_action_record
 from apps.core.phone import Mobile, mobile_parse
@@ -73,7 +74,7 @@ def blacklist_add_many(
     """
     added = 0
     for start in range(0, len(mobiles), ADD_CHUNK):
-        args: list[str] = []
+        args: list[Any] = history_lua_args()
         for key, country_code in mobiles[start : start + ADD_CHUNK]:
             action = _action(
                 "add",
@@ -84,11 +85,21 @@ def blacklist_add_many(
                 actor=actor,
                 expires_at=expires_at,
             )
-            args += [key, keys.onboard_hash(key), action]
-        added += run_script(
-            "abuse/lua/blacklist_add.lua", keys=[keys.blacklist_mobiles(), keys.blacklist_queue()], args=args
-        )
+            event = _history_data(key, source=source, reason=reason, expires_at=expires_at)
+            args += [key, keys.onboard_hash(key), action, event]
+        added += run_script("abuse/lua/blacklist_add.lua", keys=_change_keys(), args=args)
     return added
+
+
+def _change_keys() -> list[str]:
+    return [keys.blacklist_mobiles(), keys.blacklist_queue(), keys.event_feed()]
+
+
+def _history_data(mobile: str, *, source: str, reason: str, expires_at: datetime | None = None) -> str:
+    """The data of a blacklist event in the operators' feed (no client's own history:
+    a blacklisting is the bridge's decision about a number, not any client's event)."""
+    expires = expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z") if expires_at else None
+    return event_json({"mobile_number": mobile, "source": source, "reason": reason, "expires_at": expires})
 
 
 def blacklist_mobile_parse(raw: str) -> Mobile:
@@ -182,17 +193,16 @@ def blacklist_remove_many(
     A remove action is queued for each, listed or not, so PostgreSQL follows even when
     Redis had already lost the number.
     """
-    if not mobiles:
-        return 0
-    with get_redis().pipeline(transaction=True) as pipe:
-        for key, country_code in mobiles:
+    removed = 0
+    for start in range(0, len(mobiles), ADD_CHUNK):
+        args: list[Any] = history_lua_args()
+        for key, country_code in mobiles[start : start + ADD_CHUNK]:
             action = _action(
                 "remove", key, country_code=country_code, source=source, reason=reason, actor=actor
             )
-            pipe.srem(keys.blacklist_mobiles(), key)
-            pipe.lpush(keys.blacklist_queue(), action)
-        replies = pipe.execute()
-    return sum(int(removed) for removed in replies[0::2])
+            args += [key, action, _history_data(key, source=source, reason=reason)]
+        removed += run_script("abuse/lua/blacklist_remove.lua", keys=_change_keys(), args=args)
+    return removed
 
 
 # --- blacklist history into PostgreSQL -------------------------------------------------
