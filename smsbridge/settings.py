@@ -284,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         "NumberStatusEnum": ["pending", "verified", "expired", "blacklisted", "unknown"],
         "NotificationStatusEnum": ["queued", "sending", "sent", "delivered", "failed"],
         "ChannelEnum": ["sms", "email"],
+        "EventTypeEnum": "apps.core.history.EVENT_TYPES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

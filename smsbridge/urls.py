@@ -5,7 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import apis as core_apis
 from apps.core.exceptions import error_body
-from apps.operations.admin_views import dashboard_view, dead_letter_list_view, dead_letters_view
+from apps.operations.admin_views import (
+    dashboard_view,
+    dead_letter_list_view,
+    dead_letters_view,
+    event_feed_view,
+)
 
 urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
@@ -15,11 +20,13 @@ urlpatterns = [
         admin.site.admin_view(dead_letter_list_view),
         name="admin-dead-letter-list",
     ),
+    path("admin/events/", admin.site.admin_view(event_feed_view), name="admin-event-feed"),
     path("admin/", admin.site.urls),
     path("", include("apps.onboarding.urls")),
     path("", include("apps.inbound.urls")),
     path("", include("apps.messaging.urls")),
     path("", include("apps.otp.urls")),
+    path("", include("apps.clients.urls")),
     path("health", core_apis.HealthApi.as_view(), name="health"),
     path("health/live", core_apis.HealthLiveApi.as_view(), name="health-live"),
     path("health/ready", core_apis.HealthReadyApi.as_view(), name="health-ready"),

@@ -13,17 +13,19 @@ the time; ``after`` and ``Last-Event-ID`` take these ids.
 """
 
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import redis
 from django.conf import settings
 from redis.client import Pipeline
 
 from . import keys
-from .redis import get_redis
+from .redis import REDIS_DOWN_ERRORS, follower_redis, get_redis
 
 # The event types (``type`` of an event, the SSE ``event:`` line).
 REGISTRATION_OPENED = "registration.opened"
@@ -155,10 +157,15 @@ class Page:
 
 
 def _truncated(info: Any, after: str) -> bool:
+    """Whether trimming may have removed events after ``after``: something was removed
+    and ``after`` is older than the oldest kept entry. (Conservative: it is also said when
+    the reader's own last event was the newest one trimmed, since stream ids have gaps.)"""
     if not isinstance(info, dict):  # no stream yet: nothing was ever trimmed
         return False
-    deleted = info.get("max-deleted-entry-id") or "0-0"
-    return _id_key(after) < _id_key(deleted)
+    if int(info.get("entries-added") or 0) <= int(info.get("length") or 0):
+        return False
+    first = info.get("recorded-first-entry-id") or (info.get("first-entry") or ("0-0",))[0]
+    return _id_key(after) < _id_key(str(first))
 
 
 def history_page(stream: str, after: str, limit: int) -> Page:
@@ -176,10 +183,40 @@ def history_page(stream: str, after: str, limit: int) -> Page:
 def history_last_id(stream: str) -> str:
     """The id of the newest event of ``stream`` ("0-0" when it has none): following from
     it gives only the events still to come."""
-    newest = get_redis().xrevrange(stream, count=1)
+    newest: Any = get_redis().xrevrange(stream, count=1)
     return newest[0][0] if newest else "0-0"
 
 
 def history_recent(stream: str, count: int) -> list[Event]:
     """The newest ``count`` events of ``stream``, newest first (the admin feed)."""
-    return [_event(entry_id, fields) for entry_id, fields in get_redis().xrevrange(stream, count=count)]
+    entries: Any = get_redis().xrevrange(stream, count=count)
+    return [_event(entry_id, fields) for entry_id, fields in entries]
+
+
+def history_truncated(stream: str, after: str) -> bool:
+    """Whether events of ``stream`` after ``after`` were trimmed away unread."""
+    try:
+        info = get_redis().xinfo_stream(stream)
+    except redis.ResponseError:  # no such stream: nothing was trimmed
+        return False
+    return _truncated(info, after)
+
+
+def history_follow(stream: str, after: str, *, until: float, wait: float) -> Iterator[list[Event]]:
+    """The events of ``stream`` after ``after`` as they are appended, in batches, until
+    the monotonic time ``until``; an empty batch after each ``wait`` seconds without one
+    (the caller's cue to send a keep-alive). Ends quietly when Redis goes away: the
+    reader resumes from the last id it got."""
+    last = after
+    while (left := until - time.monotonic()) > 0:
+        try:
+            found: Any = follower_redis().xread(
+                {stream: last}, count=100, block=max(1, int(min(wait, left) * 1000))
+            )
+        except REDIS_DOWN_ERRORS:
+            return
+        entries = found[0][1] if found else []
+        batch = [_event(entry_id, fields) for entry_id, fields in entries]
+        if batch:
+            last = batch[-1].id
+        yield batch

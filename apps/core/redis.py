@@ -190,6 +190,25 @@ def probe_redis() -> redis.Redis:
     return _probe_client(_url("data"))
 
 
+def follower_redis() -> redis.Redis:
+    """A data-Redis client for blocking reads (``XREAD BLOCK`` of an event stream), outside
+    the breaker: a read that waits up to EVENT_STREAM_KEEPALIVE_SECONDS for an event is
+    not a hung Redis, so its socket timeout is that wait plus REDIS_SOCKET_TIMEOUT."""
+    return _follower_client(_url("data"))
+
+
+@functools.cache
+def _follower_client(url: str) -> redis.Redis:
+    timeout = settings.EVENT_STREAM_KEEPALIVE_SECONDS + settings.REDIS_SOCKET_TIMEOUT
+    pool = redis.ConnectionPool.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+        decode_responses=True,
+    )
+    return redis.Redis(connection_pool=pool)
+
+
 @functools.cache
 def _probe_client(url: str) -> redis.Redis:
     timeout = settings.HEALTH_REDIS_TIMEOUT

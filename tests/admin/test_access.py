@@ -5,6 +5,7 @@ pytestmark = pytest.mark.django_db
 
 PAGES = [
     "/admin/dashboard/",
+    "/admin/events/",
     "/admin/abuse/blacklistentry/",
     "/admin/abuse/blacklistentry/add/",
     "/admin/abuse/blacklistentry/import/",

@@ -58,7 +58,10 @@ schema.app = application
 
 
 @pytest.fixture
-def credentials(client_creds, make_gateway):
+def credentials(client_creds, make_gateway, settings):
+    # A followed event stream ends after EVENT_STREAM_MAX_SECONDS: make that a moment.
+    settings.EVENT_STREAM_MAX_SECONDS = 0.2
+    settings.EVENT_STREAM_KEEPALIVE_SECONDS = 0.1
     # Requests go through the real WSGI app; keep Django from closing the test's
     # connection at the end of each one, as its own test client does.
     request_finished.disconnect(close_old_connections)
