@@ -13,13 +13,14 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from apps.core.admin import confirm_first
 from apps.core.exceptions import ApplicationError
 from apps.core.operator_log import actor_for_request
 
 from .management.commands._gateway_options import endpoint_for, receipt_path_for
-from .models import SEND_ONLY_KINDS, Gateway, GatewaySecret
+from .models import SEND_ONLY_KINDS, Gateway, GatewaySecret, InboundOutbox
 from .scope import countries_parse, receiving_number_clean
 from .send_config import SendConfig, send_config_clean
 from .services import (
@@ -310,3 +311,33 @@ class GatewayAdmin(admin.ModelAdmin):
         for gateway in changed:
             self.log_change(request, gateway, "Activated (SMS accepted again).")
         self.message_user(request, f"Activated {len(changed)} gateway(s).", messages.SUCCESS)
+
+
+@admin.register(InboundOutbox)
+class InboundOutboxAdmin(admin.ModelAdmin):
+    """SMS acknowledged while Redis was away, waiting for sms-outbox-flush to queue them.
+
+    Read-only: each row is an SMS a gateway was told was received (and may never send
+    again), so nobody deletes or edits one by hand; the flush moves it once Redis is back.
+    The record is not shown: its body still carries an unused onboarding hash.
+    """
+
+    list_display = ["message_id", "gateway_id", "sms_uuid", "created_at", "waiting"]
+    list_filter = ["gateway_id"]
+    search_fields = ["message_id", "sms_uuid"]
+    ordering = ["id"]
+    fields = ["gateway_id", "message_id", "sms_uuid", "created_at"]
+    readonly_fields = ["gateway_id", "message_id", "sms_uuid", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="waiting")
+    def waiting(self, row: InboundOutbox) -> str:
+        return timesince(row.created_at, timezone.now())
