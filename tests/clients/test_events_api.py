@@ -220,3 +220,14 @@ def test_streams_past_the_per_process_bound_are_a_503_and_a_closed_one_frees_its
     finally:
         for response in open_streams:
             response.close()
+
+
+def test_following_makes_no_sql(api, client_creds, warm_hot_path, short_streams, django_assert_num_queries):
+    ids = append(client_creds.id, 3)
+    warm_hot_path()
+    with django_assert_num_queries(0):
+        response = follow(api, client_creds, HTTP_LAST_EVENT_ID="0")
+        try:
+            assert [f["id"] for f in frames(response)] == ids
+        finally:
+            response.close()
