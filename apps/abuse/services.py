@@ -411,38 +411,45 @@ def _sweep_noted(r: Any, sweep: _Sweep) -> int:
     return added
 
 
+SCAN_PAGE = 2000  # counters per scan call: about 2 ms of Redis time, a stall others barely see
+EXTEND_EVERY = 5.0  # seconds between renewals of the sweep's 60 s lock during a scan
+
+
 def _sweep_scan(
     r: Any, sweep: _Sweep, *, progress: Callable[[int], None] | None, extend: Callable[[], Any]
 ) -> int:
     """Walk every counter with SCAN (never KEYS, so Redis keeps serving).
 
-    One round trip a page: the page's MGET travels with the next SCAN. Only the keys at or
-    over the threshold are turned into numbers: on a million counters the per-key Python
-    work was most of the sweep.
+    Redis does the walk: each page is read and filtered by one Lua call
+    (``abuse_scan.lua``), and only the counters at or over the threshold come back. The
+    offenders are blacklisted ADD_CHUNK at a time and the lock renewed every EXTEND_EVERY
+    seconds, not once a page each. On a million counters (1 % offenders) the sweep's own
+    CPU fell from 0.39 s to 0.12 s, most of it now the blacklisting, and the scan from
+    1.56 to 1.38 s on the loaded 2-CPU machine: what is left is Redis's SCAN and GET,
+    about 1 µs a counter, whatever the page size (1,000 to 5,000 within noise).
     """
     prefix = keys.abuse_counter("")
-    match, cut, threshold = prefix + "*", len(prefix), sweep.threshold
+    args: list[Any] = [0, prefix + "*", SCAN_PAGE, sweep.threshold]
+    cut = len(prefix)
     added = scanned = 0
-    cursor, page = r.scan(cursor=0, match=match, count=SCAN_COUNT)
-    while page or cursor:
-        with r.pipeline(transaction=False) as pipe:
-            pipe.mget(page) if page else pipe.echo("")
-            if cursor:
-                pipe.scan(cursor=cursor, match=match, count=SCAN_COUNT)
-            replies = pipe.execute()
-        counts = replies[0] if page else []
-        hits = [
-            (k[cut:], c) for k, c in zip(page, counts, strict=True) if c is not None and int(c) >= threshold
-        ]
-        added += sweep.blacklist(hits)
-        scanned += len(page)
-        if page and progress:
+    hits: list[tuple[str, Any]] = []
+    extended = time.monotonic()
+    while True:
+        reply = run_script("abuse/lua/abuse_scan.lua", keys=[], args=args)
+        args[0], count = reply[0], int(reply[1])
+        hits += ((key[cut:], value) for key, value in zip(reply[2::2], reply[3::2], strict=True))
+        done = str(args[0]) == "0"
+        if len(hits) >= ADD_CHUNK or (done and hits):
+            added += sweep.blacklist(hits)
+            hits = []
+        scanned += count
+        if count and progress:
             progress(scanned)
-        extend()
-        if not cursor:
-            break
-        cursor, page = replies[1]
-    return added
+        if done:
+            return added
+        if time.monotonic() - extended >= EXTEND_EVERY:
+            extend()
+            extended = time.monotonic()
 
 
 def _country_code(key: str) -> str:

@@ -81,3 +81,24 @@ def test_a_noted_number_under_a_raised_threshold_is_not_blacklisted(api, gateway
     assert abuse_sweep() == 0
     assert not blacklisted(NUMBER)
     assert not get_redis().sismember(keys.abuse_offenders(), NUMBER)
+
+
+def test_the_full_scan_blacklists_every_counter_at_the_threshold_across_pages(monkeypatch):
+    system_setting_set(key="abuse_threshold", value=3)
+    monkeypatch.setattr("apps.abuse.services.SCAN_PAGE", 50)
+    monkeypatch.setattr("apps.abuse.services.EXTEND_EVERY", 0)  # renewed after every page
+    r = get_redis()
+    offenders = {f"90000{n:05d}" for n in range(0, 1500, 2)}  # 750: more than one blacklist call
+    with r.pipeline(transaction=False) as pipe:
+        for n in range(1500):
+            number = f"90000{n:05d}"
+            pipe.set(keys.abuse_counter(number), 3 + n % 4 if number in offenders else 2)
+        pipe.set("not_a_counter:9000000000", 99)
+        pipe.execute()
+
+    added, scanned = sweep_counting_scans()
+
+    assert added == len(offenders)
+    assert set(r.smembers(keys.blacklist_mobiles())) == offenders
+    assert len(scanned) > 1 and scanned[-1] == 1500  # progress after each page, counting counters only
+    assert sweep_counting_scans() == (0, [])  # on record now: notes only
