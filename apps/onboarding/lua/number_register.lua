@@ -1,11 +1,13 @@
 -- Open a registration of a number for onboarding, in one atomic step.
 -- KEYS: 1 redis_ready, 2 blacklist_mobiles, 3 out_sms_numbers, 4 onboard_hash:{m},
 --       5 onboard_regs:{m}, 6 client rate, 7 client+number rate, 8 number rate,
---       9 sms_monitor_queue
+--       9 sms_monitor_queue, 10 event_feed
 -- ARGV: 1 mobile, 2 new hash, 3 hash TTL (s), 4 registration JSON without expires_at
 --       (an object missing its closing brace), 5 client id, 6 client limit per minute,
 --       7 client+number limit per hour, 8 number limit per hour, 9 monitor event JSON,
---       10 max pending per number, 11 how long ended registrations are kept (ms)
+--       10 max pending per number, 11 how long ended registrations are kept (ms),
+--       12-14 the event history's (history_lua_args), 15 registration.opened data JSON
+--       without expires_at (an object missing its closing brace, as ARGV 4)
 -- Returns {outcome, expires_at_ms, limit, remaining, reset_ms, retry_after_ms}: outcome is
 -- ok, rate_limited, not_ready, blacklisted or verified; the rate fields describe the
 -- client's budget, or the limit that refused the call.
@@ -15,6 +17,8 @@
 -- The per-number limits are per client first, so one client cannot lock a number out
 -- for the others; the ceiling across clients is much higher.
 --!include core/lua/rate_limit.lua
+--!include core/lua/iso_utc.lua
+--!include core/lua/event_append.lua
 local now = clock_ms()
 local budget = rate_limit(KEYS[6], ARGV[6], 60000, now)
 local function reply(outcome, expires_at, limit)
@@ -88,4 +92,6 @@ if redis.call('PTTL', KEYS[5]) < ttl_ms + keep_ms then
 end
 redis.call('SET', KEYS[4], ARGV[2], 'PX', ttl_ms)
 redis.call('LPUSH', KEYS[9], ARGV[9])
+event_append(KEYS[10], ARGV[12], ARGV[13], ARGV[14], 'registration.opened',
+  ARGV[15] .. ',"expires_at":"' .. iso_utc(expires_at) .. '"}', {ARGV[5]})
 return reply('ok', expires_at, budget)

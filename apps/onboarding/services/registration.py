@@ -20,6 +20,7 @@ from django.conf import settings
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
+from apps.core.history import event_json, history_lua_args
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import run_script
@@ -129,6 +130,7 @@ def number_register(*, mobile: Mobile, client_id: str, reference: str = "") -> R
             keys.register_client_number_rate(client_id, mobile.key),
             keys.register_number_rate(mobile.key),
             keys.sms_monitor_queue(),
+            keys.event_feed(),
         ],
         args=[
             mobile.key,
@@ -142,6 +144,8 @@ def number_register(*, mobile: Mobile, client_id: str, reference: str = "") -> R
             event,
             keys.ONBOARD_MAX_PENDING,
             keys.ONBOARD_ENDED_KEEP_MS,
+            *history_lua_args(),
+            _opened_event(registration_id=registration_id, mobile=mobile, reference=reference),
         ],
     )
     rate_limit = RateLimitState.from_reply(*limit)
@@ -158,6 +162,14 @@ def number_register(*, mobile: Mobile, client_id: str, reference: str = "") -> R
         sms_link=sms_link_build(to=settings.SMS_RECEIVING_NUMBER, body=body),
         rate_limit=rate_limit,
     )
+
+
+def _opened_event(*, registration_id: str, mobile: Mobile, reference: str) -> str:
+    """The ``registration.opened`` data without its closing brace: the script adds
+    ``expires_at``, which only it knows (the expiry follows the number's newest one).
+    Never the hash: it is the secret the SMS proves."""
+    data = {"registration_id": registration_id, "mobile_number": mobile.key, "reference": reference}
+    return event_json(data)[:-1]
 
 
 def _refuse_foreign(mobile: Mobile, config: Settings) -> None:

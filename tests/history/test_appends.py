@@ -1,0 +1,143 @@
+"""Every event reaches the event history in the round trip that makes its change: the
+operators' feed, and the stream of each client it belongs to, never another's. A refused
+request appends nothing, and no entry carries a secret (hash, code, its HMAC, a body)."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from apps.abuse.services import blacklist_add
+from apps.core import history, keys
+from apps.core.phone import mobile_parse
+from apps.core.redis import get_redis
+from apps.core.system_settings import system_setting_set
+from apps.messaging.payloads import NotificationRecord
+
+pytestmark = pytest.mark.django_db
+
+NUMBER = "9876543210"
+OTHER = "9876543211"
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+# --- reading the streams -----------------------------------------------------------------
+def entries(stream: str) -> list[dict[str, Any]]:
+    """Every entry of ``stream``, oldest first: its type, data, clients (feed only) and raw fields."""
+    return [
+        {"type": f["t"], "data": json.loads(f["d"]), "clients": f.get("c"), "raw": f}
+        for _, f in get_redis().xrange(stream)
+    ]
+
+
+def feed(kind: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in entries(keys.event_feed()) if kind is None or e["type"] == kind]
+
+
+def own(client_id: str, kind: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in entries(keys.event_history(client_id)) if kind is None or e["type"] == kind]
+
+
+def every_entry_text() -> str:
+    """Every field of every entry of every history stream, as one text to search."""
+    r = get_redis()
+    streams = [keys.event_feed(), *r.scan_iter(match=keys.event_history("*"))]
+    return json.dumps([e["raw"] for stream in streams for e in entries(stream)])
+
+
+def assert_no_secret(*secrets: str) -> None:
+    text = every_entry_text()
+    for secret in secrets:
+        assert secret and secret not in text
+
+
+def is_iso_z(value: str) -> datetime:
+    assert value.endswith("Z")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# --- the actions -------------------------------------------------------------------------
+def register(api: Any, creds: Any, number: str = NUMBER, **query: Any) -> Any:
+    return api.get(f"/onboard/register/{number}", query, **creds.auth)
+
+
+def request_otp(api: Any, creds: Any, mobile: str = NUMBER) -> Any:
+    return api.post("/otp/request", {"mobile_number": mobile}, format="json", **creds.auth)
+
+
+def verify_otp(api: Any, creds: Any, otp: str, mobile: str = NUMBER) -> Any:
+    return api.post("/otp/verify", {"mobile_number": mobile, "otp": otp}, format="json", **creds.auth)
+
+
+def code_of(notification_id: str) -> str:
+    """The code in the queued SMS (what the provider would receive)."""
+    for raw in get_redis().lrange(keys.notification_queue(), 0, -1):
+        record = NotificationRecord.from_json(raw)
+        if record.id == notification_id:
+            return "".join(ch for ch in record.body.split("code is ", 1)[1].split(".", 1)[0] if ch.isdigit())
+    raise AssertionError(f"notification {notification_id} is not queued")
+
+
+def notify(api: Any, creds: Any, body: str = "Your parcel is on its way") -> str:
+    answer = api.post(
+        "/notifications", {"channel": "sms", "to": NUMBER, "body": body}, format="json", **creds.auth
+    )
+    assert answer.status_code == 202, answer.content
+    return str(answer.json()["id"])
+
+
+@pytest.fixture
+def gateway(make_gateway: Any) -> Any:
+    return make_gateway("native")
+
+
+@pytest.fixture
+def console(make_gateway: Any) -> Any:
+    return make_gateway("console")
+
+
+@pytest.fixture
+def two_clients(make_client: Any) -> tuple[Any, Any]:
+    return make_client("Acme"), make_client("Globex")
+
+
+# --- registration.opened -----------------------------------------------------------------
+def test_a_registration_is_opened_in_its_clients_stream_and_the_feed(api: Any, two_clients: Any) -> None:
+    acme, globex = two_clients
+    answer = register(api, acme, "+91 98765 43210", reference="account-7")
+    assert answer.status_code == 200
+    body = answer.json()
+
+    [mine] = own(acme.id)
+    assert mine["type"] == history.REGISTRATION_OPENED
+    assert mine["data"] == {
+        "registration_id": body["registration_id"],
+        "mobile_number": NUMBER,
+        "reference": "account-7",
+        "expires_at": body["expires_at"],  # the script's own expiry, as the API gave it
+    }
+    expires_in = is_iso_z(mine["data"]["expires_at"]) - datetime.now(UTC)
+    assert abs(expires_in - timedelta(days=1)) < timedelta(minutes=1)
+    [everyone] = feed()
+    assert (everyone["type"], everyone["data"], everyone["clients"]) == (mine["type"], mine["data"], acme.id)
+    assert "c" not in mine["raw"]  # a client's own stream does not name clients
+    assert own(globex.id) == []
+    assert_no_secret(body["hash"], body["sms_body"])
+
+
+@pytest.mark.parametrize("refusal", ["rate_limited", "blacklisted", "verified"])
+def test_a_refused_registration_appends_nothing(api: Any, client_creds: Any, refusal: str) -> None:
+    if refusal == "rate_limited":
+        system_setting_set(key="register_per_client_number_per_hour", value=1)
+        assert register(api, client_creds).status_code == 200
+    elif refusal == "blacklisted":
+        blacklist_add(mobile=mobile_parse(NUMBER), source="test")
+    else:
+        get_redis().sadd(keys.out_sms_numbers(), NUMBER)
+    before = len(feed(history.REGISTRATION_OPENED))
+
+    answer = register(api, client_creds)
+
+    assert answer.status_code in (403, 409, 429)
+    assert len(feed(history.REGISTRATION_OPENED)) == before == len(own(client_creds.id))
