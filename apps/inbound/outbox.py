@@ -12,13 +12,15 @@ drops it: every SMS is queued exactly once.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from apps.core import keys
+from apps.core.history import event_json, history_lua_args
 from apps.core.locks import lock_hold
 from apps.core.redis import REDIS_DOWN_ERRORS, get_redis, run_script, script_call
 from apps.core.registry import SMS_VALIDATE, work_wake
@@ -52,16 +54,37 @@ FLUSH_MAX_BATCHES = 100  # per run; the next run continues
 ENQUEUE_SCRIPT = "inbound/lua/sms_enqueue.lua"
 
 
-def sms_queue(*, record: InboundSmsRecord) -> Queued:
-    """Run the receive script for ``record``; with INBOUND_ACK_REPLICAS, also ``WAIT`` for
-    that many replicas (up to INBOUND_ACK_WAIT_MS) on the same connection, in the same
-    round trip: WAIT counts the writes of the connection that issued it."""
+def _enqueue_call(record: InboundSmsRecord, record_json: str) -> tuple[list[str], list[Any]]:
+    """The KEYS and ARGV of the receive script for ``record`` (queued as ``record_json``)."""
     script_keys = [
         keys.sms_dedupe(record.gateway_id, record.message_id),
         keys.sms_inbound_queue(),
         keys.sms_inbound_kick(),
+        keys.event_feed(),
     ]
-    args = [record.uuid, record.to_json(), keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS]
+    args = [
+        record.uuid,
+        record_json,
+        keys.SMS_DEDUPE_TTL,
+        keys.SMS_INBOUND_KICK_TTL_MS,
+        *history_lua_args(),
+        sms_received_event(record),
+    ]
+    return script_keys, args
+
+
+def sms_received_event(record: InboundSmsRecord) -> str:
+    """The ``sms.received`` data: never the body, which carries the onboarding hash (a
+    secret until the pipeline has used it)."""
+    data = {"sms_uuid": record.uuid, "mobile_number": record.sender_number, "gateway_id": record.gateway_id}
+    return event_json(data)
+
+
+def sms_queue(*, record: InboundSmsRecord) -> Queued:
+    """Run the receive script for ``record``; with INBOUND_ACK_REPLICAS, also ``WAIT`` for
+    that many replicas (up to INBOUND_ACK_WAIT_MS) on the same connection, in the same
+    round trip: WAIT counts the writes of the connection that issued it."""
+    script_keys, args = _enqueue_call(record, record.to_json())
     replicas = settings.INBOUND_ACK_REPLICAS
     if not replicas:
         created, first_uuid, kick = run_script(ENQUEUE_SCRIPT, keys=script_keys, args=args)
@@ -119,18 +142,22 @@ def sms_outbox_flush(*, batch_size: int = FLUSH_BATCH, max_batches: int = FLUSH_
 def _rows_enqueue(rows: list[InboundOutbox]) -> int:
     with get_redis().pipeline(transaction=False) as pipe:
         for row in rows:
-            script_call(
-                pipe,
-                ENQUEUE_SCRIPT,
-                keys=[
-                    keys.sms_dedupe(row.gateway_id, row.message_id),
-                    keys.sms_inbound_queue(),
-                    keys.sms_inbound_kick(),
-                ],
-                args=[str(row.sms_uuid), row.record, keys.SMS_DEDUPE_TTL, keys.SMS_INBOUND_KICK_TTL_MS],
-            )
+            script_keys, args = _enqueue_call(_row_record(row), row.record)
+            script_call(pipe, ENQUEUE_SCRIPT, keys=script_keys, args=args)
         results = pipe.execute()
     return sum(int(created) for created, _uuid, _kick in results)
+
+
+def _row_record(row: InboundOutbox) -> InboundSmsRecord:
+    """The row's record, read for its event's fields only: the row's JSON is queued as it
+    was kept, under the row's own uuid and de-duplication key. A record that cannot be
+    read still moves (the pipeline dead-letters it), its event without the sender, so one
+    bad row cannot stop every flush."""
+    try:
+        record = InboundSmsRecord.from_json(row.record)
+    except (ValueError, TypeError):
+        record = InboundSmsRecord(uuid="", sender_number="", sms_message="", received_timestamp="")
+    return replace(record, uuid=str(row.sms_uuid), gateway_id=row.gateway_id, message_id=row.message_id)
 
 
 def sms_outbox_size() -> int:

@@ -13,7 +13,10 @@ from apps.core import history, keys
 from apps.core.phone import mobile_parse
 from apps.core.redis import get_redis
 from apps.core.system_settings import system_setting_set
+from apps.inbound.models import InboundOutbox
+from apps.inbound.outbox import sms_outbox_flush
 from apps.messaging.payloads import NotificationRecord
+from tests.helpers import send_native
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +144,62 @@ def test_a_refused_registration_appends_nothing(api: Any, client_creds: Any, ref
 
     assert answer.status_code in (403, 409, 429)
     assert len(feed(history.REGISTRATION_OPENED)) == before == len(own(client_creds.id))
+
+
+# --- sms.received ------------------------------------------------------------------------
+def test_a_received_sms_goes_to_the_feed_only_and_a_repeat_delivery_adds_nothing(
+    api: Any, gateway: Any, client_creds: Any
+) -> None:
+    body = register(api, client_creds).json()["sms_body"]
+    first = send_native(api, gateway.secret, "+91" + NUMBER, body, message_id="m-1")
+    again = send_native(api, gateway.secret, "+91" + NUMBER, body, message_id="m-1")
+    assert again.json()["duplicate"] is True
+
+    [received] = feed(history.SMS_RECEIVED)
+    assert received["data"] == {
+        "sms_uuid": first.json()["uuid"],
+        "mobile_number": "+91" + NUMBER,  # the sender as the gateway gave it
+        "gateway_id": str(gateway.id),
+    }
+    assert received["clients"] == ""
+    assert own(client_creds.id, history.SMS_RECEIVED) == []
+    assert_no_secret(body, body.split(":", 1)[1])
+
+
+def test_an_sms_kept_in_the_outbox_is_received_when_the_flush_queues_it_once(
+    api: Any, gateway: Any, settings: Any
+) -> None:
+    live = settings.REDIS_URL
+    settings.REDIS_URL = DEAD_REDIS
+    uuid = send_native(api, gateway.secret, NUMBER, "ONBOARD:secret-hash", message_id="o-1").json()["uuid"]
+    settings.REDIS_URL = live
+    assert feed() == []  # Redis had nothing of it: the event comes with the queueing
+
+    row = InboundOutbox.objects.get()
+    assert sms_outbox_flush() == 1
+    InboundOutbox.objects.create(  # the row as a flush killed before its DELETE left it
+        gateway_id=row.gateway_id, message_id=row.message_id, sms_uuid=row.sms_uuid, record=row.record
+    )
+    assert sms_outbox_flush() == 0  # the dedupe mark drops it, and so its event
+
+    [received] = feed(history.SMS_RECEIVED)
+    assert received["data"] == {"sms_uuid": uuid, "mobile_number": NUMBER, "gateway_id": str(gateway.id)}
+    assert_no_secret("secret-hash")
+
+
+def test_an_outbox_row_whose_record_cannot_be_read_still_moves_with_its_event(gateway: Any) -> None:
+    row = InboundOutbox.objects.create(
+        gateway_id=str(gateway.id),
+        message_id="bad-1",
+        sms_uuid="6f1c1c1e-8a8b-4a53-9d8e-4a8c2f1d0e11",
+        record="{}",
+    )
+
+    assert sms_outbox_flush() == 1
+
+    [received] = feed(history.SMS_RECEIVED)
+    assert received["data"] == {
+        "sms_uuid": str(row.sms_uuid),
+        "mobile_number": "",
+        "gateway_id": str(gateway.id),
+    }
