@@ -16,6 +16,8 @@ from apps.core.system_settings import system_setting_set
 from apps.inbound.models import InboundOutbox
 from apps.inbound.outbox import sms_outbox_flush
 from apps.messaging.payloads import NotificationRecord
+from apps.onboarding.services.pipeline import sms_validate_pending
+from apps.onboarding.services.registration import number_register
 from tests.helpers import send_native
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +205,112 @@ def test_an_outbox_row_whose_record_cannot_be_read_still_moves_with_its_event(ga
         "mobile_number": "",
         "gateway_id": str(gateway.id),
     }
+
+
+# --- sms.judged and number.verified ------------------------------------------------------
+def test_a_valid_sms_is_judged_and_verifies_the_number_for_the_registering_client_only(
+    api: Any, gateway: Any, two_clients: Any
+) -> None:
+    acme, globex = two_clients
+    mine = register(api, acme, reference="acct-1").json()
+    theirs = register(api, globex).json()
+    uuid = send_native(api, gateway.secret, NUMBER, mine["sms_body"]).json()["uuid"]
+
+    sms_validate_pending()
+
+    judged = {
+        "sms_uuid": uuid,
+        "mobile_number": NUMBER,
+        "status": "valid",
+        "reason": "",
+        "registration_id": mine["registration_id"],
+    }
+    assert [(e["type"], e["data"]) for e in own(acme.id)][1:] == [
+        (history.SMS_JUDGED, judged),
+        (history.NUMBER_VERIFIED, own(acme.id, history.NUMBER_VERIFIED)[0]["data"]),
+    ]
+    [verified] = own(acme.id, history.NUMBER_VERIFIED)
+    assert {k: v for k, v in verified["data"].items() if k != "verified_at"} == {
+        "registration_id": mine["registration_id"],
+        "reference": "acct-1",
+        "mobile_number": NUMBER,
+        "country_code": "91",
+        "sms_uuid": uuid,
+    }
+    assert abs(is_iso_z(verified["data"]["verified_at"]) - datetime.now(UTC)) < timedelta(minutes=1)
+    # The other client's registration only ended: its stream has its opening, nothing more.
+    assert [e["type"] for e in own(globex.id)] == [history.REGISTRATION_OPENED]
+    assert [(e["type"], e["clients"]) for e in feed()][-2:] == [
+        (history.SMS_JUDGED, acme.id),
+        (history.NUMBER_VERIFIED, acme.id),
+    ]
+    assert_no_secret(mine["hash"], theirs["hash"], mine["sms_body"])
+
+
+def test_an_invalid_sms_is_judged_for_every_client_waiting_on_the_number_and_verifies_nothing(
+    api: Any, gateway: Any, two_clients: Any, make_client: Any
+) -> None:
+    acme, globex = two_clients
+    bystander = make_client("Initech")
+    register(api, acme)
+    register(api, globex)
+    register(api, bystander, OTHER)
+    uuid = send_native(api, gateway.secret, NUMBER, "ONBOARD:" + "0" * 64).json()["uuid"]
+
+    sms_validate_pending()
+
+    expected = {
+        "sms_uuid": uuid,
+        "mobile_number": NUMBER,
+        "status": "invalid",
+        "reason": "header_hash",
+        "registration_id": "",
+    }
+    for creds in (acme, globex):
+        assert [e["data"] for e in own(creds.id, history.SMS_JUDGED)] == [expected]
+    assert own(bystander.id, history.SMS_JUDGED) == []
+    assert feed(history.NUMBER_VERIFIED) == []
+    [judged] = feed(history.SMS_JUDGED)
+    assert sorted(judged["clients"].split(",")) == sorted([acme.id, globex.id])
+
+
+def test_an_sms_nobody_waits_for_is_judged_in_the_feed_only(
+    api: Any, gateway: Any, client_creds: Any
+) -> None:
+    send_native(api, gateway.secret, NUMBER, "HELLO")
+
+    sms_validate_pending()
+
+    [judged] = feed(history.SMS_JUDGED)
+    assert (judged["data"]["status"], judged["clients"]) == ("invalid", "")
+    assert not list(get_redis().scan_iter(match=keys.event_history("*")))
+
+
+# --- the length bound --------------------------------------------------------------------
+def test_the_streams_stay_near_their_lengths_in_scripts(client_creds: Any, settings: Any) -> None:
+    settings.EVENT_HISTORY_LENGTH = 10
+    settings.EVENT_FEED_LENGTH = 20
+    for n in range(350):
+        number_register(mobile=mobile_parse(f"98765{n:05d}"), client_id=client_creds.id)
+
+    r = get_redis()
+    # Approximate trimming drops whole blocks of up to 100 entries (stream-node-max-entries).
+    assert 10 <= r.xlen(keys.event_history(client_creds.id)) <= 10 + 100
+    assert 20 <= r.xlen(keys.event_feed()) <= 20 + 100
+
+
+def test_the_streams_stay_near_their_lengths_in_the_pipeline(
+    api: Any, gateway: Any, client_creds: Any, settings: Any
+) -> None:
+    settings.EVENT_HISTORY_LENGTH = 10
+    settings.EVENT_FEED_LENGTH = 20
+    register(api, client_creds)
+    for n in range(350):
+        send_native(api, gateway.secret, NUMBER, f"WRONG {n}", message_id=f"w-{n}")
+
+    assert sms_validate_pending() == 350
+
+    r = get_redis()
+    assert 10 <= r.xlen(keys.event_history(client_creds.id)) <= 10 + 100
+    assert 20 <= r.xlen(keys.event_feed()) <= 20 + 100
+    assert own(client_creds.id)[-1]["data"]["status"] == "invalid"  # the newest are kept

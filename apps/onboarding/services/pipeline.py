@@ -17,11 +17,13 @@ from redis.client import Pipeline
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
+from apps.core.history import NUMBER_VERIFIED, SMS_JUDGED, history_append
 from apps.core.phone import mobile_parse
 from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
 from apps.core.redis import get_redis
 from apps.core.repair import redis_ensure_ready
 from apps.core.system_settings import Settings, system_settings_get
+from apps.core.timeutil import from_epoch_ms, iso_utc
 from apps.inbound.payloads import InboundSmsRecord
 
 from ..payloads import VerifiedRecord
@@ -116,8 +118,10 @@ def _apply(batch: Batch, contexts: list[SmsContext], verdicts: list[Verdict], co
     with get_redis().pipeline(transaction=True) as pipe:
         for ctx, verdict in zip(contexts, verdicts, strict=True):
             completed = ctx.completes(config) if verdict.valid else None
-            pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict, completed))
+            clients, registration_id = _attribution(ctx, completed)
+            pipe.lpush(keys.sms_monitor_queue(), _event(ctx, verdict, clients, registration_id))
             summary = {"status": "valid" if verdict.valid else "invalid", "reason": verdict.failed_check}
+            history_append(pipe, SMS_JUDGED, _judged(ctx, summary, registration_id), clients)
             pipe.hincrby(keys.metrics_verdicts(), f"{summary['status']}:{verdict.failed_check or 'none'}", 1)
             pipe.set(keys.sms_verdict(ctx.sms.uuid), json.dumps(summary), ex=keys.SMS_VERDICT_TTL)
             if verdict.valid:
@@ -149,13 +153,44 @@ def _onboard(
         pipe.hset(regs_key, reg.hash, registration_entry(reg, state=state, ended_at=ended_at))
     pipe.pexpire(regs_key, keys.ONBOARD_ENDED_KEEP_MS)
     pipe.lpush(keys.out_sms_queue(), _verified_record(ctx, completed, verified_at).to_json())
-
-
-def _event(ctx: SmsContext, verdict: Verdict, completed: StoredRegistration | None) -> str:
     if completed is not None:
-        clients, registration_id = [completed.client_id], completed.registration_id
-    else:
-        clients, registration_id = sorted({reg.client_id for reg in ctx.pending()}), ""
+        history_append(
+            pipe, NUMBER_VERIFIED, _number_verified(ctx, completed, verified_at), [completed.client_id]
+        )
+
+
+def _attribution(ctx: SmsContext, completed: StoredRegistration | None) -> tuple[list[str], str]:
+    """The clients a verdict belongs to, and the registration it completed ("" when
+    none): the completed one's client, else every client waiting on the number."""
+    if completed is not None:
+        return [completed.client_id], completed.registration_id
+    return sorted({reg.client_id for reg in ctx.pending()}), ""
+
+
+def _judged(ctx: SmsContext, summary: dict[str, str], registration_id: str) -> dict[str, str]:
+    """The ``sms.judged`` data: never the body, whose hash a pending registration may
+    still wait for."""
+    return {
+        "sms_uuid": ctx.sms.uuid,
+        "mobile_number": ctx.key,
+        "status": summary["status"],
+        "reason": summary["reason"],
+        "registration_id": registration_id,
+    }
+
+
+def _number_verified(ctx: SmsContext, completed: StoredRegistration, verified_at: float) -> dict[str, str]:
+    return {
+        "registration_id": completed.registration_id,
+        "reference": completed.reference,
+        "mobile_number": ctx.key,
+        "country_code": str(ctx.mobile.country_code) if ctx.mobile else "",
+        "verified_at": iso_utc(from_epoch_ms(verified_at * 1000)),
+        "sms_uuid": ctx.sms.uuid,
+    }
+
+
+def _event(ctx: SmsContext, verdict: Verdict, clients: list[str], registration_id: str) -> str:
     return monitor_event(
         status="valid" if verdict.valid else "invalid",
         mobile=ctx.key,
