@@ -286,6 +286,96 @@ def test_an_sms_nobody_waits_for_is_judged_in_the_feed_only(
     assert not list(get_redis().scan_iter(match=keys.event_history("*")))
 
 
+# --- otp.* ---------------------------------------------------------------------------------
+@pytest.mark.usefixtures("console")
+def test_an_otp_request_and_its_verification_go_to_the_calling_client_only(
+    api: Any, two_clients: Any
+) -> None:
+    acme, globex = two_clients
+    answer = request_otp(api, acme)
+    assert answer.status_code == 202, answer.content
+    notification_id = answer.json()["notification_id"]
+    code = code_of(notification_id)
+    otp_hash = json.loads(get_redis().get(keys.otp(acme.id, NUMBER)))["otp_hash"]
+
+    assert verify_otp(api, acme, code).status_code == 200
+
+    assert [(e["type"], e["data"]) for e in own(acme.id)] == [
+        (history.OTP_REQUESTED, {"mobile_number": NUMBER, "notification_id": notification_id}),
+        (history.OTP_VERIFIED, {"mobile_number": NUMBER}),
+    ]
+    assert [(e["type"], e["clients"]) for e in feed()] == [
+        (history.OTP_REQUESTED, acme.id),
+        (history.OTP_VERIFIED, acme.id),
+    ]
+    assert own(globex.id) == []
+    assert_no_secret(code, otp_hash)
+
+
+@pytest.mark.usefixtures("console")
+def test_a_wrong_code_fails_until_the_number_is_blocked_and_is_never_verified(
+    api: Any, client_creds: Any
+) -> None:
+    system_setting_set(key="otp_max_attempts", value=3)
+    code = code_of(request_otp(api, client_creds).json()["notification_id"])
+    wrong = "000000" if code != "000000" else "111111"
+
+    answers = [verify_otp(api, client_creds, wrong).status_code for _ in range(3)]
+    assert answers == [400, 400, 429]
+    assert verify_otp(api, client_creds, code).status_code == 429  # blocked: even the right code
+
+    assert [(e["type"], e["data"]) for e in own(client_creds.id)][1:] == [
+        (history.OTP_FAILED, {"mobile_number": NUMBER, "reason": "wrong_code", "attempts_left": 2}),
+        (history.OTP_FAILED, {"mobile_number": NUMBER, "reason": "wrong_code", "attempts_left": 1}),
+        (history.OTP_BLOCKED, {"mobile_number": NUMBER, "reason": "max_attempts"}),
+        (history.OTP_BLOCKED, {"mobile_number": NUMBER, "reason": "max_attempts"}),
+    ]
+    assert feed(history.OTP_VERIFIED) == []
+    assert_no_secret(code)
+
+
+@pytest.mark.usefixtures("console")
+def test_a_check_without_a_code_alive_fails_with_its_reason(api: Any, client_creds: Any) -> None:
+    assert verify_otp(api, client_creds, "123456").status_code == 410
+
+    [failed] = own(client_creds.id)
+    assert (failed["type"], failed["data"]) == (
+        history.OTP_FAILED,
+        {"mobile_number": NUMBER, "reason": "no_code", "attempts_left": 5},
+    )
+
+
+@pytest.mark.usefixtures("console")
+def test_a_blocked_otp_request_says_why_and_a_rate_limited_or_conflicting_one_appends_nothing(
+    api: Any, client_creds: Any
+) -> None:
+    blacklist_add(mobile=mobile_parse(OTHER), source="test")
+    assert request_otp(api, client_creds, OTHER).status_code == 403
+    assert request_otp(api, client_creds).status_code == 202
+    assert request_otp(api, client_creds).status_code == 409  # a code is alive
+    system_setting_set(key="otp_request_rate_per_minute", value=1)
+    assert request_otp(api, client_creds, "9876543212").status_code == 429
+
+    assert [(e["type"], e["data"].get("reason")) for e in own(client_creds.id)] == [
+        (history.OTP_BLOCKED, "blacklisted"),
+        (history.OTP_REQUESTED, None),
+    ]
+    assert own(client_creds.id)[0]["data"] == {"mobile_number": OTHER, "reason": "blacklisted"}
+    assert [e["type"] for e in feed() if e["type"].startswith("otp.")] == [
+        history.OTP_BLOCKED,
+        history.OTP_REQUESTED,
+    ]
+
+
+@pytest.mark.usefixtures("console")
+def test_a_rate_limited_check_appends_nothing(api: Any, client_creds: Any) -> None:
+    system_setting_set(key="otp_verify_rate_per_minute", value=1)
+    assert verify_otp(api, client_creds, "123456").status_code == 410
+    assert verify_otp(api, client_creds, "123456").status_code == 429
+
+    assert [e["type"] for e in own(client_creds.id)] == [history.OTP_FAILED]
+
+
 # --- the length bound --------------------------------------------------------------------
 def test_the_streams_stay_near_their_lengths_in_scripts(client_creds: Any, settings: Any) -> None:
     settings.EVENT_HISTORY_LENGTH = 10

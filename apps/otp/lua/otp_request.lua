@@ -3,7 +3,8 @@
 --       without an IP), 5 blacklist_mobiles, 6 otp:attempts, 7 otp record, 8 prefix block,
 --       9 otp_safe_numbers, 10 prefix rate, 11 prefix conversion, 12 prefix pending,
 --       13 otp_blocked_prefixes, 14 send_routes, 15 notification:{id}, 16 notification_queue,
---       17 notification_events, 18 notification_kick, 19 sms_monitor_queue, 20 metrics:otp
+--       17 notification_events, 18 notification_kick, 19 sms_monitor_queue, 20 metrics:otp,
+--       21 event_feed
 -- ARGV: 1 mobile, 2 client id, 3 client limit per minute, 4 number limit per hour,
 --       5 has an IP (1/0), 6 IP limit per hour, 7 max attempts, 8 OTP record JSON,
 --       9 OTP TTL (s), 10 prefix limit, 11 prefix window (ms), 12 conversion min requests,
@@ -11,7 +12,8 @@
 --       16 route field of any country, 17 notification id, 18 notification record JSON,
 --       19 queued event JSON, 20 notification TTL (s), 21 kick TTL (ms), 22 monitor event
 --       JSON (otp_requested), 23 blocked-prefix member, 24 bucket (ms), 25 buckets,
---       26 conversion TTL (s), 27 country permitted (1/0)
+--       26 conversion TTL (s), 27 country permitted (1/0), 28-30 the event history's
+--       (history_lua_args)
 -- Returns {outcome, wait_ms, limit, remaining, reset_ms, retry_after_ms, kick}: outcome is
 -- ok, rate_limited, not_ready, country, blacklisted, no_route, max_attempts (too many
 -- failed checks), active (a code is alive: wait_ms is its remaining life), prefix_blocked,
@@ -22,8 +24,12 @@
 -- messaging/lua/notification_enqueue.lua, rather than by a second call to
 -- notification_enqueue: then no code can exist without its SMS queued, nor an SMS
 -- without its code, and the request costs one round trip.
+--
+-- Each monitor event is also the client's history event (otp.requested with the
+-- notification id, otp.blocked with its reason); neither carries the code nor its HMAC.
 --!include core/lua/rate_limit.lua
 --!include messaging/lua/notification_write.lua
+--!include core/lua/event_append.lua
 local now = clock_ms()
 local function reply(outcome, wait_ms, limit, kick)
   return {outcome, wait_ms, limit[2], limit[3], limit[5], limit[4], kick or 0}
@@ -33,7 +39,13 @@ local function event(status, reason)
   e.status = status
   e.reason = reason
   redis.call('LPUSH', KEYS[19], cjson.encode(e))
-  redis.call('HINCRBY', KEYS[20], status == 'otp_requested' and 'requested' or 'blocked', 1)
+  local requested = status == 'otp_requested'
+  redis.call('HINCRBY', KEYS[20], requested and 'requested' or 'blocked', 1)
+  local kind, data = 'otp.blocked', {mobile_number = ARGV[1], reason = reason}
+  if requested then
+    kind, data = 'otp.requested', {mobile_number = ARGV[1], notification_id = ARGV[17]}
+  end
+  event_append(KEYS[21], ARGV[28], ARGV[29], ARGV[30], kind, cjson.encode(data), {ARGV[2]})
 end
 local function refuse(outcome, wait_ms, limit)
   event('otp_blocked', outcome)

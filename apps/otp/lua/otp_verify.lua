@@ -1,11 +1,11 @@
 -- Check a one-time code, in one atomic step.
 -- KEYS: 1 client rate, 2 client+number rate, 3 client+IP rate (a placeholder without an
 --       IP), 4 otp:attempts, 5 otp record, 6 otp_safe_numbers, 7 prefix conversion,
---       8 prefix pending, 9 sms_monitor_queue, 10 metrics:otp
+--       8 prefix pending, 9 sms_monitor_queue, 10 metrics:otp, 11 event_feed
 -- ARGV: 1 client limit per minute, 2 number limit per hour, 3 has an IP (1/0), 4 IP limit
 --       per hour, 5 max attempts, 6 attempts TTL (s), 7 HMAC of the code given, 8 mobile,
 --       9 monitor event JSON (its status and reason are set here), 10 bucket (ms),
---       11 conversion TTL (s)
+--       11 conversion TTL (s), 12-14 the event history's (history_lua_args), 15 client id
 -- Returns {outcome, value, limit, remaining, reset_ms, retry_after_ms}: outcome is
 -- verified, wrong (value: attempts left), blocked (value: ms until the attempts key
 -- expires; also the failure that reaches the limit), none (no code alive) or rate_limited.
@@ -13,17 +13,28 @@
 -- The block is checked before the code: once blocked, even the right code is refused, or
 -- a guesser would learn from the answer which of its guesses was right. The code is
 -- compared in constant time (the HMACs, never the code, reach Redis).
+--
+-- Each monitor event is also the client's history event: otp.verified, otp.failed (with
+-- its reason and the attempts left) or otp.blocked. None carries the code nor its HMAC.
 --!include core/lua/rate_limit.lua
+--!include core/lua/event_append.lua
 local now = clock_ms()
 local function reply(outcome, value, limit)
   return {outcome, value, limit[2], limit[3], limit[5], limit[4]}
 end
-local function event(status, reason, counter)
+local history_types = {otp_verified = 'otp.verified', otp_failed = 'otp.failed', otp_blocked = 'otp.blocked'}
+-- attempts_left: only for otp_failed (nil leaves the field out).
+local function event(status, reason, counter, attempts_left)
   local e = cjson.decode(ARGV[9])
   e.status = status
   e.reason = reason
   redis.call('LPUSH', KEYS[9], cjson.encode(e))
   redis.call('HINCRBY', KEYS[10], counter, 1)
+  local data = {mobile_number = ARGV[8], attempts_left = attempts_left}
+  if status ~= 'otp_verified' then
+    data.reason = reason
+  end
+  event_append(KEYS[11], ARGV[12], ARGV[13], ARGV[14], history_types[status], cjson.encode(data), {ARGV[15]})
 end
 local function same(a, b)
   if #a ~= #b then
@@ -57,7 +68,7 @@ if failed >= max_attempts then
 end
 local raw = redis.call('GET', KEYS[5])
 if not raw then
-  event('otp_failed', 'no_code', 'expired')
+  event('otp_failed', 'no_code', 'expired', max_attempts - failed)
   return reply('none', 0, budget)
 end
 local bucket = math.floor(now / tonumber(ARGV[10]))
@@ -82,5 +93,5 @@ if failed >= max_attempts then
   event('otp_blocked', 'max_attempts', 'blocked')
   return reply('blocked', math.max(redis.call('PTTL', KEYS[4]), 1000), budget)
 end
-event('otp_failed', 'wrong_code', 'failed')
+event('otp_failed', 'wrong_code', 'failed', max_attempts - failed)
 return reply('wrong', max_attempts - failed, budget)

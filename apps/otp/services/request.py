@@ -16,6 +16,7 @@ from rest_framework import status
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
+from apps.core.history import history_lua_args
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import run_script
@@ -85,6 +86,7 @@ def otp_request(*, client_id: str, mobile: Mobile, end_user_ip: str = "") -> Otp
             keys.notification_kick(),
             keys.sms_monitor_queue(),
             keys.metrics_otp(),
+            keys.event_feed(),
         ],
         args=[
             mobile.key,
@@ -119,6 +121,7 @@ def otp_request(*, client_id: str, mobile: Mobile, end_user_ip: str = "") -> Otp
             keys.OTP_CONVERSION_BUCKETS,
             keys.OTP_CONVERSION_TTL,
             1 if str(mobile.country_code) in countries else 0,
+            *history_lua_args(),
         ],
     )
     rate_limit = RateLimitState.from_reply(*limit)

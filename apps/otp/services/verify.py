@@ -8,6 +8,7 @@ from rest_framework import status
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
+from apps.core.history import history_lua_args
 from apps.core.phone import Mobile
 from apps.core.ratelimit import RateLimitState, rate_limited
 from apps.core.redis import run_script
@@ -47,6 +48,7 @@ def otp_verify(*, client_id: str, mobile: Mobile, otp: str, end_user_ip: str = "
             keys.otp_pending(client_id, prefix),
             keys.sms_monitor_queue(),
             keys.metrics_otp(),
+            keys.event_feed(),
         ],
         args=[
             config.otp_verify_rate_per_minute,
@@ -65,6 +67,8 @@ def otp_verify(*, client_id: str, mobile: Mobile, otp: str, end_user_ip: str = "
             ),
             keys.OTP_CONVERSION_BUCKET_MS,
             keys.OTP_CONVERSION_TTL,
+            *history_lua_args(),
+            client_id,
         ],
     )
     rate_limit = RateLimitState.from_reply(*limit)
