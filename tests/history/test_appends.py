@@ -15,7 +15,12 @@ from apps.core.redis import get_redis
 from apps.core.system_settings import system_setting_set
 from apps.inbound.models import InboundOutbox
 from apps.inbound.outbox import sms_outbox_flush
+from apps.inbound.services import gateway_deactivate
 from apps.messaging.payloads import NotificationRecord
+from apps.messaging.services.receipts import receipt_apply
+from apps.messaging.services.routing import routes_forget
+from apps.messaging.services.sender import notifications_send_pending
+from apps.messaging.services.status import notification_change
 from apps.onboarding.services.pipeline import sms_validate_pending
 from apps.onboarding.services.registration import number_register
 from tests.helpers import send_native
@@ -374,6 +379,81 @@ def test_a_rate_limited_check_appends_nothing(api: Any, client_creds: Any) -> No
     assert verify_otp(api, client_creds, "123456").status_code == 429
 
     assert [e["type"] for e in own(client_creds.id)] == [history.OTP_FAILED]
+
+
+# --- notification.* ----------------------------------------------------------------------
+@pytest.fixture
+def fresh_routes() -> Any:
+    routes_forget()
+    yield
+    routes_forget()
+
+
+@pytest.mark.django_db(transaction=True)  # the sender's threads read the gateways on their own connections
+@pytest.mark.usefixtures("fresh_routes")
+def test_a_sent_then_delivered_notification_reaches_its_clients_stream_once_per_status(
+    api: Any, two_clients: Any, console: Any
+) -> None:
+    acme, globex = two_clients
+    notification_id = notify(api, acme, body="parcel 4711 arrives today")
+
+    assert notifications_send_pending() == 1
+    delivered = receipt_apply(
+        gateway_id=str(console.id), provider_id=f"console-{notification_id}", status="delivered"
+    )
+    late = receipt_apply(gateway_id=str(console.id), provider_id=f"console-{notification_id}", status="sent")
+    assert delivered.applied and not late.applied  # nothing moves a delivered notification
+
+    shown = {
+        "id": notification_id,
+        "channel": "sms",
+        "attempts": 1,
+        "last_error": "",
+        "gateway_id": str(console.id),
+    }
+    assert [(e["type"], e["data"]) for e in own(acme.id)] == [
+        (history.NOTIFICATION_SENT, {**shown, "status": "sent"}),
+        (history.NOTIFICATION_DELIVERED, {**shown, "status": "delivered"}),
+    ]
+    assert [(e["type"], e["clients"]) for e in feed()] == [
+        (history.NOTIFICATION_SENT, acme.id),
+        (history.NOTIFICATION_DELIVERED, acme.id),
+    ]
+    assert own(globex.id) == []
+    assert_no_secret("parcel 4711")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_routes")
+def test_a_notification_no_gateway_can_send_fails_with_its_error(
+    api: Any, client_creds: Any, console: Any
+) -> None:
+    notification_id = notify(api, client_creds)
+    gateway_deactivate(gateway=console.model)
+    routes_forget()
+
+    notifications_send_pending()
+
+    [failed] = own(client_creds.id)
+    assert failed["type"] == history.NOTIFICATION_FAILED
+    assert failed["data"] == {
+        "id": notification_id,
+        "channel": "sms",
+        "status": "failed",
+        "attempts": 0,
+        "last_error": "no sending gateway covers this destination",
+        "gateway_id": "",
+    }
+
+
+@pytest.mark.usefixtures("console")
+def test_queued_and_sending_changes_and_refused_ones_append_nothing(api: Any, client_creds: Any) -> None:
+    notification_id = notify(api, client_creds)
+    assert notification_change(notification_id=notification_id, status="sending", attempts=1).applied
+    assert notification_change(notification_id=notification_id, status="queued", attempts=1).applied
+    assert not notification_change(notification_id="no-such-notification", status="sent").applied
+
+    assert own(client_creds.id) == [] and feed() == []
 
 
 # --- the length bound --------------------------------------------------------------------

@@ -1,16 +1,23 @@
 -- Change a notification's live status and queue the change for PostgreSQL, atomically.
 -- KEYS: 1 notification:{id}, 2 notification_events, 3 metrics:notifications,
---       4 provider reference key (or a placeholder when none)
+--       4 provider reference key (or a placeholder when none), 5 event_feed
 -- ARGV: 1 new status, 2 who changes it ("sender" or "receipt"), 3 attempts ('' keeps),
 --       4 last_error ('' keeps when ARGV[9] is 0), 5 gateway id ('' keeps),
 --       6 provider message id ('' keeps), 7 metric field ('' none), 8 reference TTL (s),
---       9 set last_error even when empty (1/0), 10 notification id
+--       9 set last_error even when empty (1/0), 10 notification id,
+--       11-13 the event history's (history_lua_args)
 -- Returns {applied (1/0), seq, client_id, channel, status now}.
 --
 -- Statuses only move forward: queued -> sending -> sent -> delivered, or -> failed.
 -- The sender may also put a notification back to queued between attempts. A receipt
 -- may only move it forward (a late "sent" after "delivered" changes nothing), and
 -- nothing changes a delivered or failed notification.
+--
+-- An applied change to sent, delivered or failed is also a notification.<status> event
+-- of the notification's client (read from the record: the caller, a receipt, may not
+-- know it). Never the body: an OTP's carries the code.
+--!include core/lua/event_append.lua
+local announced = {sent = true, delivered = true, failed = true}
 local rank = {queued = 0, sending = 1, sent = 2, delivered = 3, failed = 3}
 local current = redis.call('HMGET', KEYS[1], 'status', 'client_id', 'channel', 'seq')
 if not current[1] then
@@ -47,4 +54,10 @@ redis.call('LPUSH', KEYS[2], cjson.encode({
   provider_id = state[4] or ''
 }))
 if ARGV[7] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[7], 1) end
+if announced[new] then
+  event_append(KEYS[5], ARGV[11], ARGV[12], ARGV[13], 'notification.' .. new, cjson.encode({
+    id = ARGV[10], channel = current[3] or '', status = new, attempts = tonumber(state[1]) or 0,
+    last_error = state[2] or '', gateway_id = state[3] or ''
+  }), {current[2] or ''})
+end
 return {1, seq, current[2], current[3], new}

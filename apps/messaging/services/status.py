@@ -2,12 +2,15 @@
 
 One Lua call moves the live record in Redis forward (never backwards, never out of
 delivered or failed), queues the change for PostgreSQL, remembers the provider's
-message id for its delivery receipts and counts the outcome for /metrics.
+message id for its delivery receipts, counts the outcome for /metrics and, for sent,
+delivered and failed, appends the event to the client's history: no other code may
+set those statuses, or the history would miss them.
 """
 
 from dataclasses import dataclass
 
 from apps.core import keys
+from apps.core.history import history_lua_args
 from apps.core.redis import get_redis, run_script
 
 SENDER = "sender"
@@ -46,6 +49,7 @@ def notification_change(
             keys.notification_events(),
             keys.metrics_notifications(),
             reference,
+            keys.event_feed(),
         ],
         args=[
             status,
@@ -58,6 +62,7 @@ def notification_change(
             keys.NOTIFICATION_TTL,
             0 if last_error is None else 1,
             notification_id,
+            *history_lua_args(),
         ],
     )
     return Change(bool(applied), int(seq), str(client_id), str(channel), str(now))
