@@ -14,12 +14,14 @@
 -- stream's last would fail the script halfway, and Redis does not roll a script back.
 -- Trimming is approximate ('~'): Redis drops whole blocks of entries, which is cheap.
 local function event_append(feed_key, client_prefix, feed_length, client_length, kind, data_json, clients)
-  redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
-    't', kind, 'c', table.concat(clients, ','), 'd', data_json)
+  local known = {}
   for _, client_id in ipairs(clients) do
-    if client_id ~= '' then
-      redis.call('XADD', client_prefix .. client_id, 'MAXLEN', '~', client_length, '*',
-        't', kind, 'd', data_json)
-    end
+    if client_id ~= '' then table.insert(known, client_id) end
+  end
+  redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
+    't', kind, 'c', table.concat(known, ','), 'd', data_json)
+  for _, client_id in ipairs(known) do
+    redis.call('XADD', client_prefix .. client_id, 'MAXLEN', '~', client_length, '*',
+      't', kind, 'd', data_json)
   end
 end
