@@ -18,8 +18,11 @@ class OtpRecord:
     mobile_number: str  # the number as the bridge keys it
     created_at: str  # ISO 8601 UTC with Z
     expires_at: str
+    # The code's SMS: when it fails, the code ends (nobody received it), so the client may
+    # ask for another at once instead of a 409 until it expires. v1 records have none.
+    notification_id: str = ""
 
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
 
     def to_json(self) -> str:
         return payload_dumps(self, version=self.VERSION)

@@ -55,7 +55,8 @@ def test_the_stored_record_holds_neither_the_code_nor_its_plain_sha256(api: Any,
     code = code_of(answer)
     raw = str(get_redis().get(keys.otp(client_creds.id, NUMBER)))
     record = json.loads(raw)
-    assert set(record) == {"v", "otp_hash", "mobile_number", "created_at", "expires_at"}
+    assert set(record) == {"v", "otp_hash", "mobile_number", "created_at", "expires_at", "notification_id"}
+    assert record["notification_id"] == answer.json()["notification_id"]
     assert record["mobile_number"] == NUMBER and record["expires_at"].endswith("Z")
     assert code not in raw
     for plain in (code, NUMBER + code, code + NUMBER, f"{client_creds.id}:{NUMBER}:{code}"):

@@ -60,4 +60,14 @@ if announced[new] then
     last_error = state[2] or '', gateway_id = state[3] or ''
   }), {current[2] or ''})
 end
+if new == 'failed' then
+  -- A one-time code whose SMS failed was received by nobody: end it (if it is still the
+  -- code this SMS carried), so its client may ask for another now rather than wait out
+  -- its life behind a 409.
+  local otp_key = redis.call('HGET', KEYS[1], 'otp_key')
+  local code = otp_key and redis.call('GET', otp_key)
+  if code and cjson.decode(code).notification_id == ARGV[10] then
+    redis.call('DEL', otp_key)
+  end
+end
 return {1, seq, current[2], current[3], new}

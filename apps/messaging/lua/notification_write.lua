@@ -7,6 +7,10 @@ local function notification_write(status_key, queue_key, events_key, kick_key, f
   redis.call('HSET', status_key, 'client_id', fields.client_id, 'channel', fields.channel,
     'status', 'queued', 'attempts', 0, 'last_error', '', 'gateway_id', '', 'provider_id', '',
     'seq', 1, 'created_at', fields.now, 'updated_at', fields.now)
+  if fields.otp_key then
+    -- The one-time code this SMS carries: notification_change.lua ends it if the SMS fails.
+    redis.call('HSET', status_key, 'otp_key', fields.otp_key)
+  end
   redis.call('EXPIRE', status_key, fields.ttl)
   redis.call('LPUSH', queue_key, fields.record)
   redis.call('LPUSH', events_key, fields.event)

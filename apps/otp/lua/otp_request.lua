@@ -129,7 +129,7 @@ local ttl = tonumber(ARGV[9])
 redis.call('SET', KEYS[7], ARGV[8], 'EX', ttl)
 local kick = notification_write(KEYS[15], KEYS[16], KEYS[17], KEYS[18], {
   client_id = ARGV[2], channel = 'sms', now = now, ttl = ARGV[20],
-  record = ARGV[18], event = ARGV[19], kick_ttl_ms = ARGV[21]
+  record = ARGV[18], event = ARGV[19], kick_ttl_ms = ARGV[21], otp_key = KEYS[7]
 })
 if not safe then
   redis.call('HINCRBY', KEYS[11], 'r:' .. bucket, 1)

@@ -51,13 +51,14 @@ def otp_request(*, client_id: str, mobile: Mobile, end_user_ip: str = "") -> Otp
     code = otp_code_generate(length=config.otp_code_length)
     ttl = config.otp_ttl_seconds
     now = time.time()
+    notification_id = str(uuid.uuid4())
     record = OtpRecord(
         otp_hash=otp_hash(client_id=client_id, mobile=mobile.key, code=code),
         mobile_number=mobile.key,
         created_at=iso_utc(from_epoch_ms(now * 1000)),
         expires_at=iso_utc(from_epoch_ms((now + ttl) * 1000)),
+        notification_id=notification_id,
     )
-    notification_id = str(uuid.uuid4())
     body = otp_body_render(
         template=policy.template or config.otp_message_template, code=code, ttl_seconds=ttl
     )
