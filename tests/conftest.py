@@ -233,7 +233,19 @@ def celery_processes(django_db_setup: None, django_db_blocker: Any) -> Iterator[
         get_redis(role).flushdb()
     worker = _start(
         [
-            *("worker", "--loglevel", "INFO", "--concurrency", "2", "-O", "fair", "--without-gossip", "--without-mingle", "--hostname", "test@%h"),
+            *(
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "-O",
+                "fair",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                "test@%h",
+            ),
             *("-Q", "celery,callbacks,housekeeping"),  # every queue, as production's pools do between them
         ],
         logdir / "worker.log",

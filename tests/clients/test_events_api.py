@@ -11,9 +11,14 @@ from apps.clients.models import Client
 from apps.clients.services import client_deactivate
 from apps.core import keys
 from apps.core.history import history_append
-from apps.core.redis import get_redis
+from apps.core.redis import get_redis as _get_redis
 
 pytestmark = pytest.mark.django_db
+
+
+def get_redis() -> Any:
+    """The data Redis, untyped: redis-py's stubs type every reply as a union."""
+    return _get_redis()
 
 
 def append(client_id: str, count: int, kind: str = "registration.opened", start: int = 0) -> list[str]:

@@ -19,13 +19,18 @@ import requests
 
 from apps.core import keys
 from apps.core.history import history_append
-from apps.core.redis import get_redis
+from apps.core.redis import get_redis as _get_redis
 from tests.polling import wait_for
 from tests.processes import free_port
 
 pytestmark = pytest.mark.slow  # a real gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def get_redis() -> Any:
+    """The data Redis, untyped: redis-py's stubs type every reply as a union."""
+    return _get_redis()
 
 
 @pytest.fixture
@@ -89,7 +94,8 @@ def read_stream(
     with requests.get(f"{base}/events/stream", headers=headers, stream=True, timeout=10) as response:
         assert response.status_code == 200, response.text
         fields: dict[str, str] = {}
-        for line in response.iter_lines(decode_unicode=True):
+        for raw in response.iter_lines():
+            line = raw.decode()
             if line:
                 if not line.startswith(":") and ": " in line:
                     name, value = line.split(": ", 1)

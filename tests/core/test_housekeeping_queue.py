@@ -28,7 +28,21 @@ def test_every_beat_entry_goes_to_the_housekeeping_queue_and_expires():
 
 
 def main_pool(c) -> CeleryProcess:
-    args = ["worker", "--loglevel", "INFO", "-c", "1", "-Q", "celery", "-O", "fair", "--without-gossip", "--without-mingle", "--hostname", "main@%h"]
+    args = [
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-c",
+        "1",
+        "-Q",
+        "celery",
+        "-O",
+        "fair",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        "main@%h",
+    ]
     proc = CeleryProcess(args, c.env, c.workdir / "main.log")
     proc.start()
     c.workers.append(proc)

@@ -117,7 +117,19 @@ def info_lines(text: str) -> list[str]:
 
 def housekeeping_pool(c, name: str = "housekeeping") -> CeleryProcess:
     """The production housekeeping worker (deploy/Procfile), in the test cluster."""
-    args = ["worker", "--loglevel", "INFO", "-c", "2", "-Q", "housekeeping", "-O", "fair", "--without-gossip", "--without-mingle"]
+    args = [
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-c",
+        "2",
+        "-Q",
+        "housekeeping",
+        "-O",
+        "fair",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     proc = CeleryProcess([*args, "--hostname", f"{name}@%h"], c.env, c.workdir / f"{name}.log")
     proc.start()
     c.workers.append(proc)  # stopped with the cluster

@@ -55,7 +55,10 @@ def test_codes_go_out_through_the_worker_are_verified_once_and_wrong_ones_block(
 
     code = received_code(phone, notification_id, celery_worker.logs)
 
-    assert verify_otp(api, client_creds, code, mobile=NUMBER).json() == {"mobile_number": NUMBER, "verified": True}
+    assert verify_otp(api, client_creds, code, mobile=NUMBER).json() == {
+        "mobile_number": NUMBER,
+        "verified": True,
+    }
     assert verify_otp(api, client_creds, code, mobile=NUMBER).status_code == 410
     status = api.get(f"/notifications/{notification_id}", **client_creds.auth).json()
     assert status["status"] == "sent"
