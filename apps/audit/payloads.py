@@ -5,7 +5,9 @@ so each payload carries a version and ``from_json`` still reads the previous one
 """
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import orjson
 
 from apps.core.payloads import payload_build, payload_dumps, payload_loads
 
@@ -43,3 +45,18 @@ class MonitorEventRecord:
         data["client_ids"] = tuple(data.get("client_ids") or ())
         data["check_results"] = data.get("check_results") or {}
         return payload_build(cls, data)
+
+    @staticmethod
+    def fields_from_json(raw: str | bytes) -> dict[str, Any]:
+        """The fields of one item as written, for the drain, which reads tens of thousands a
+        second: building each record (a frozen dataclass) took 40 % of its Python time.
+
+        The reader takes a missing field (a v1 item) as its default above, ignores fields
+        it does not know (a newer writer's) and fails on a missing required one, as
+        ``from_json`` does; ValueError when the item is not a JSON object. The version
+        ``v`` is left in: no field of either version is read by it.
+        """
+        data = orjson.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"a queue payload is a JSON object, not {type(data).__name__}")
+        return data

@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
@@ -99,27 +100,66 @@ def queue_depth(queue: str, *, client: redis.Redis | None = None) -> int:
 Sink = Callable[[Batch], int]
 
 
-def queue_drain(*, queue: str, lock: str, sink: Sink, batch_size: int, max_batches: int = 100) -> int:
+def queue_drain(
+    *, queue: str, lock: str, sink: Sink, batch_size: int, max_batches: int = 100, prefetch: bool = False
+) -> int:
     """Feed ``queue`` to ``sink`` batch by batch under ``lock``; returns items handled.
 
     ``sink`` must be idempotent and acknowledge the batch (``batch_ack``), ideally
     atomically with its effects. A batch the sink cannot take for a non-transient
     reason is retried item by item; an item that still fails goes to the queue's
     dead-letter list for an operator, so one bad item never blocks the queue.
+
+    ``prefetch``: claim the next batch in a thread while ``sink`` takes this one, for a
+    sink that mostly waits for PostgreSQL (the monitor drain spent a tenth of its time
+    claiming). The next batch is then in flight before this one is acknowledged; after
+    a crash both are handed out again, oldest first, like any batch left behind.
     """
     handled = 0
     with lock_hold(lock) as held:
         if held is None:
             return 0
-        for _ in range(max_batches):
-            batch = batch_claim(queue=queue, size=batch_size)
-            if batch is None:
-                break
-            fed = _feed(batch, sink)
-            handled += fed
-            get_redis().hincrby(keys.metrics_drained(), queue, fed)
-            held.extend(held.timeout or 15, replace_ttl=True)
+        with _Claims(queue, batch_size, prefetch=prefetch) as claims:
+            for n in range(max_batches):
+                batch = claims.next(more=n + 1 < max_batches)
+                if batch is None:
+                    break
+                fed = _feed(batch, sink)
+                handled += fed
+                get_redis().hincrby(keys.metrics_drained(), queue, fed)
+                held.extend(held.timeout or 15, replace_ttl=True)
     return handled
+
+
+class _Claims:
+    """The batches queue_drain feeds: those left behind first (``batch_claim``), then new
+    ones, each claimed in a thread while the one before is fed when ``prefetch``."""
+
+    def __init__(self, queue: str, size: int, *, prefetch: bool) -> None:
+        self._queue, self._size = queue, size
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="batch-claim") if prefetch else None
+        self._next: Future[Batch | None] | None = None
+
+    def __enter__(self) -> "_Claims":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # A claim still running finishes; its batch stays in flight for the next drain.
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def next(self, *, more: bool) -> Batch | None:
+        if self._next is not None:
+            batch, self._next = self._next.result(), None
+        elif (batch := _batch_reclaim(queue=self._queue)) is not None:
+            # Left behind, fed one at a time: until it is acknowledged it would be handed
+            # out again, so nothing is claimed beside it.
+            return batch
+        else:
+            batch = _batch_claim_new(queue=self._queue, size=self._size)
+        if batch is not None and more and self._pool is not None:
+            self._next = self._pool.submit(_batch_claim_new, queue=self._queue, size=self._size)
+        return batch
 
 
 def _feed(batch: Batch, sink: Sink) -> int:
