@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # scripts.bench_phone_verify, and the apps once Django is set up
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 QUICK = "--quick" in sys.argv[1:]
+# --only flush,sweep: those parts alone, printed and written nowhere (a check while changing
+# them; the full run's results come from the full run only). Names: see main_only.
+ONLY = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")), "")
+ONLY = ONLY or next((b for a, b in zip(sys.argv[1:], sys.argv[2:], strict=False) if a == "--only"), "")
 # A quick run is a check, not a figure to publish: it keeps bench/results.json as it is.
 RESULTS = ROOT / "bench" / ("results-quick.json" if QUICK else "results.json")
 DURATION = float(os.environ.get("BENCH_SECONDS", "2" if QUICK else "5"))
@@ -1049,5 +1054,42 @@ def main() -> None:
         raise SystemExit("bench: some requests failed; see the counts above")
 
 
+ONLY_PARTS = ("flush", "sweep", "sends", "outage", "durability", "memory")
+
+
+def main_only(parts: list[str]) -> None:
+    """The background measurements named in ``--only``, each printed as JSON."""
+    unknown = sorted(set(parts) - set(ONLY_PARTS))
+    if unknown:
+        raise SystemExit(f"bench: --only knows {', '.join(ONLY_PARTS)}, not {', '.join(unknown)}")
+    creds = setup() if {"sends", "outage", "durability"} & set(parts) else {}
+    django_setup()
+    from django.core.management import call_command
+
+    from apps.core.redis import get_redis
+
+    call_command("migrate", "--noinput", "-v0")  # setup() migrates only when creds are made
+
+    for role in ("data", "broker", "results", "cache"):
+        get_redis(role).flushdb()
+    runs: dict[str, Callable[[], Any]] = {
+        "flush": measure_flush,
+        "sweep": measure_sweep,
+        "sends": lambda: measure_sends(creds),
+        "outage": lambda: measure_redis_outage(creds),
+        "durability": lambda: measure_receive_durability(creds),
+        "memory": lambda: {
+            "default_config": measure_memory(),
+            "deploy_config": measure_memory_with_deploy_config(),
+        },
+    }
+    for part in parts:
+        stage(part)
+        print(json.dumps({part: runs[part]()}))
+
+
 if __name__ == "__main__":
-    main()
+    if ONLY:
+        main_only(ONLY.split(","))
+    else:
+        main()
