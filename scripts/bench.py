@@ -36,7 +36,7 @@ ONLY = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")
 ONLY = ONLY or next((b for a, b in zip(sys.argv[1:], sys.argv[2:], strict=False) if a == "--only"), "")
 # A quick run is a check, not a figure to publish: it keeps bench/results.json as it is.
 RESULTS = ROOT / "bench" / ("results-quick.json" if QUICK else "results.json")
-DURATION = float(os.environ.get("BENCH_SECONDS", "2" if QUICK else "5"))
+DURATION = float(os.environ.get("BENCH_SECONDS", "1" if QUICK else "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 # Each endpoint against /health/live, three times: the median ratio is kept (one in --quick).
 ROUNDS = 1 if QUICK else 3
@@ -318,7 +318,7 @@ def measure_http(creds: dict[str, str]) -> tuple[dict[str, Any], dict[str, float
 
 
 # --- end to end: accepted by /sms/receive and judged by a real Celery worker ---------------
-E2E_SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "5" if QUICK else "30"))
+E2E_SECONDS = float(os.environ.get("BENCH_E2E_SECONDS", "1" if QUICK else "30"))
 E2E_RATE = float(os.environ.get("BENCH_E2E_RATE", "500"))  # SMS/s of the latency measurement
 E2E_CONNECTIONS = 64  # paced connections: 8 could not keep 500/s once replies slowed
 
@@ -333,11 +333,31 @@ def start_worker() -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
 
 
-def stop_group(proc: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM, then SIGKILL to the process group the bench started (never by name)."""
+_stopping: list[subprocess.Popen] = []
+
+
+def stop_group(proc: subprocess.Popen, timeout: float = 30, *, later: bool = False) -> None:
+    """SIGTERM, then SIGKILL to the process group the bench started (never by name).
+
+    ``later``: SIGTERM only, and ``stopped()`` waits: a --quick run goes on meanwhile with
+    work that needs neither process (the worker's warm shutdown alone took 2.6 s).
+    """
+    proc.terminate()
+    if later:
+        _stopping.append(proc)
+    else:
+        _wait_or_kill(proc, timeout)
+
+
+def stopped() -> None:
+    """Wait for the processes stop_group(later=True) was asked to stop."""
+    while _stopping:
+        _wait_or_kill(_stopping.pop(), 30)
+
+
+def _wait_or_kill(proc: subprocess.Popen, timeout: float) -> None:
     import signal
 
-    proc.terminate()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -379,7 +399,7 @@ def measure_end_to_end(creds: dict[str, str]) -> dict[str, Any]:
     worker = start_worker()
     saved = DURATION
     try:
-        globals()["DURATION"] = 2
+        globals()["DURATION"] = min(2, saved)
         measure("receive", creds)  # the worker starts and catches up
         _drained(r, 60)
         globals()["DURATION"] = E2E_SECONDS
@@ -396,7 +416,7 @@ def measure_end_to_end(creds: dict[str, str]) -> dict[str, Any]:
         events = [MonitorEventRecord.from_json(e) for e in r.lrange(keys.sms_monitor_queue(), 0, -1)]
     finally:
         globals()["DURATION"] = saved
-        stop_group(worker)
+        stop_group(worker, later=QUICK)
     waits = sorted(e.created_at - e.queued_at for e in events if e.queued_at)
     if not waits:
         raise SystemExit("bench: no monitor event carried its queue time")
@@ -417,7 +437,8 @@ def measure_end_to_end(creds: dict[str, str]) -> dict[str, Any]:
 OTP_KINDS = ("otp_request", "otp_verify", "phone_verify")
 # Codes made before the verify run, per load connection: each verify spends one, so there
 # must be more than a connection sends in BENCH_SECONDS (about 1,000 a second at most here).
-OTP_CODES_PER_CONNECTION = 8000
+# --quick makes only as many as its requests can ask for (storing 64,000 took seconds).
+OTP_CODES_PER_CONNECTION = int(POOL_RATE * DURATION * ROUNDS / CONNECTIONS) + 1 if QUICK else 8000
 OTP_BENCH_SETUP = """
 import os
 from apps.core import keys
@@ -476,7 +497,12 @@ def otp_request_for(
     if kind == "phone_verify":
         from scripts.bench_phone_verify import verify_request
 
-        return verify_request(n, _phone_verify_pool(creds["pool"]), per_loader=CONNECTIONS // LOADERS)
+        return verify_request(
+            n,
+            _phone_verify_pool(creds["pool"]),
+            per_loader=CONNECTIONS // LOADERS,
+            per_connection=PHONE_VERIFY_CODES_PER_CONNECTION,
+        )
     headers = {"Authorization": f"Bearer {creds['api_key']}", "Content-Type": "application/json"}
     if kind == "otp_request":  # a new number each time, as a sign-up form sends them
         payload = {"mobile_number": f"9{(n % 900_000_000) + 100_000_000}"}
@@ -485,17 +511,25 @@ def otp_request_for(
     return "POST", "/otp/verify", json.dumps(payload).encode(), headers
 
 
+PHONE_VERIFY_CODES_PER_CONNECTION = 100 if QUICK else 1000
+
+
 def measure_phone_verify() -> dict[str, Any]:
     """django-phone-verify's verify endpoint, driven as ours is, on a server of its own."""
     from scripts.bench_phone_verify import prepare as phone_verify_prepare
     from scripts.bench_phone_verify import server_start as phone_verify_server_start
 
-    url, pool = phone_verify_prepare(BENCH_ENV["DATABASE_URL"], connections=CONNECTIONS)
+    # --quick: a tenth of the codes (each is verified again and again all the same): making
+    # them through the library took most of its preparation.
+    per_connection = PHONE_VERIFY_CODES_PER_CONNECTION
+    url, pool = phone_verify_prepare(
+        BENCH_ENV["DATABASE_URL"], connections=CONNECTIONS, per_connection=per_connection
+    )
     port = free_port()
     server = phone_verify_server_start(url, port)
     try:
         creds = {"port": str(port), "pool": json.dumps(pool)}
-        measure("phone_verify", creds)  # warm-up, as for ours
+        warm_up("phone_verify", creds)
         run = measure("phone_verify", creds)
     finally:
         server.terminate()
@@ -732,6 +766,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def warm_up(kind: str, creds: dict[str, str]) -> None:
+    """A run of ``kind`` before the one measured (imports, connections, caches); in --quick
+    only until the server answers at all, so its workers' start is not measured."""
+    if not QUICK:
+        measure(kind, creds)
+        return
+    port = int(creds.get("port", PORT))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health/live")
+            conn.getresponse().read()  # any answer: a worker is serving
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"bench: nothing answers on port {port}")
+
+
 def wait_for_port(port: int) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -799,6 +853,10 @@ def measure_memory() -> dict[str, float]:
 # Each measurement runs gunicorn against a private redis-server it starts and stops by its
 # own pid: one to SIGSTOP and kill, and one per persistence setting for the receive cost.
 OUTAGE_REQUESTS = 50
+# The breaker's open period on the outage server, waited for before the refused round: the
+# default (REDIS_BREAKER_OPEN_SECONDS), or a second in --quick. The 50 requests after the
+# first take well under it.
+OUTAGE_BREAKER_SECONDS = 1.0 if QUICK else 2.0
 
 
 def private_redis(workdir: Path, *options: str) -> tuple[subprocess.Popen, int]:
@@ -878,7 +936,8 @@ def measure_redis_outage(creds: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-outage-") as workdir:
         redis_proc, redis_port = private_redis(Path(workdir))
         redis.Redis(port=redis_port).set("redis_ready", time.time())
-        server = server_on_redis(redis_port, workers=1)
+        quick = {"REDIS_BREAKER_OPEN_SECONDS": str(OUTAGE_BREAKER_SECONDS)} if QUICK else {}
+        server = server_on_redis(redis_port, workers=1, **quick)
         try:
             _timed_get("/onboard/register/9876543210", auth)  # warm: mirrors rebuilt, caches filled
             os.kill(redis_proc.pid, signal.SIGSTOP)
@@ -886,7 +945,8 @@ def measure_redis_outage(creds: dict[str, str]) -> dict[str, Any]:
             os.kill(redis_proc.pid, signal.SIGCONT)
             redis_proc.kill()
             redis_proc.wait(timeout=10)
-            time.sleep(2.5)  # past the breaker's open period: the first request asks again
+            # Past the breaker's open period: the first request asks again.
+            time.sleep(OUTAGE_BREAKER_SECONDS + 0.5)
             figures["refused"] = _outage_figures(auth)
         finally:
             server.terminate()
@@ -915,7 +975,11 @@ def measure_receive_durability(creds: dict[str, str]) -> dict[str, Any]:
             (base / "replica").mkdir(parents=True)
             procs = []
             try:
-                primary, port = private_redis(base, "--appendonly", "yes", "--appendfsync", fsync)
+                # No wait for more replicas before the first sync (5 s by default, a
+                # tenth of a --quick run); the sync is over before anything is measured.
+                primary, port = private_redis(
+                    base, "--appendonly", "yes", "--appendfsync", fsync, "--repl-diskless-sync-delay", "0"
+                )
                 procs.append(primary)
                 if replicas:
                     replica, replica_port = private_redis(
@@ -927,7 +991,7 @@ def measure_receive_durability(creds: dict[str, str]) -> dict[str, Any]:
                         time.sleep(0.05)
                 server = server_on_redis(port, INBOUND_ACK_REPLICAS=str(replicas))
                 try:
-                    measure("receive", creds)  # warm-up
+                    warm_up("receive", creds)
                     figures[name] = measure("receive", creds)
                 finally:
                     server.terminate()
@@ -968,10 +1032,10 @@ def main() -> None:
         stage("end to end with a Celery worker")
         end_to_end = measure_end_to_end(creds)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_group(server, 15, later=QUICK)
     stage("django-phone-verify")
     phone_verify = measure_phone_verify()
+    stopped()  # our server (its port) and worker (the queues flushed next) are gone
     django_setup()
     from apps.core.redis import get_redis
 
@@ -981,6 +1045,7 @@ def main() -> None:
     flush = measure_flush()
     sweep = measure_sweep()
     sends = measure_sends(creds)
+    stage("Redis outages, durability on receive")
     outage, durability = measure_redis_outage(creds), measure_receive_durability(creds)
     stage("Redis memory")
     memory = {"default_config": measure_memory(), "deploy_config": measure_memory_with_deploy_config()}

@@ -191,15 +191,18 @@ def _manage(url: str, *args: str, env: dict[str, str] | None = None) -> str:
     ).stdout
 
 
-def prepare(bench_database_url: str, *, connections: int) -> tuple[str, list[list[str]]]:
+def prepare(
+    bench_database_url: str, *, connections: int, per_connection: int = POOL_PER_CONNECTION
+) -> tuple[str, list[list[str]]]:
     """Install, migrate and fill the library's table; returns its database URL and the
-    pool of ``[phone_number, session_token, security_code]``."""
+    pool of ``[phone_number, session_token, security_code]``, ``per_connection`` codes for
+    each load connection."""
     venv_ensure()
     project_write()
     url = database_url(bench_database_url)
     database_ensure(url)
     _manage(url, "migrate", "--noinput", "-v0")
-    numbers = [f"+9197{n:08d}" for n in range(POOL_PER_CONNECTION * connections)]
+    numbers = [f"+9197{n:08d}" for n in range(per_connection * connections)]
     numbers_file, out = VENV / "numbers.json", VENV / "pool.json"
     numbers_file.write_text(json.dumps(numbers))
     _manage(url, "shell", "-c", MAKE_CODES, env={"PV_NUMBERS": str(numbers_file), "PV_POOL_OUT": str(out)})
@@ -227,13 +230,13 @@ def server_start(url: str, port: int) -> subprocess.Popen:
 
 
 def verify_request(
-    n: int, pool: list[list[str]], *, per_loader: int
+    n: int, pool: list[list[str]], *, per_loader: int, per_connection: int = POOL_PER_CONNECTION
 ) -> tuple[str, str, bytes, dict[str, str]]:
     """The verify of request ``n`` of the bench's numbering (loader * 10^7 + thread * 10^6 +
     count): each connection cycles through codes of its own, so no two workers ever
     update the same row at once (that would measure lock waits, not the library)."""
     connection = (n // 10_000_000) * per_loader + (n // 1_000_000) % 10
-    slot = (connection * POOL_PER_CONNECTION + n % POOL_PER_CONNECTION) % len(pool)
+    slot = (connection * per_connection + n % per_connection) % len(pool)
     phone_number, session_token, security_code = pool[slot]
     body = {"phone_number": phone_number, "session_token": session_token, "security_code": security_code}
     return "POST", "/api/phone/verify", json.dumps(body).encode(), {"Content-Type": "application/json"}
