@@ -6,7 +6,7 @@ parameter can reach another client's events, and neither touches the database.
 
 import threading
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 import orjson
 from django.conf import settings
@@ -20,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core import keys
+from apps.core.authentication import bearer_token
+from apps.core.crypto import token_hash
 from apps.core.exceptions import ApplicationError
 from apps.core.history import (
     EVENT_TYPES,
@@ -34,6 +36,7 @@ from apps.core.schema import errors
 from apps.core.serializers import StrictSerializer
 
 from .authentication import ClientApi
+from .services import api_key_directory
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
@@ -137,11 +140,13 @@ class _Follow:
     ``close()`` whether or not the body was ever read (a generator never started would
     not run its ``finally``), and that is where the follower's place is given back."""
 
-    def __init__(self, stream: str, after: str, truncated: bool) -> None:
+    def __init__(self, stream: str, after: str, truncated: bool, allowed: Callable[[], bool]) -> None:
         self._released = False
-        self._frames = self._produce(stream, after, truncated)
+        self._frames = self._produce(stream, after, truncated, allowed)
 
-    def _produce(self, stream: str, after: str, truncated: bool) -> Generator[bytes, None, None]:
+    def _produce(
+        self, stream: str, after: str, truncated: bool, allowed: Callable[[], bool]
+    ) -> Generator[bytes, None, None]:
         # Reconnect after 2 s; a gap in the history is said before any event.
         yield b"retry: 2000\n\n"
         if truncated:
@@ -150,6 +155,12 @@ class _Follow:
         for batch in history_follow(stream, after, until=until, wait=settings.EVENT_STREAM_KEEPALIVE_SECONDS):
             if not batch:
                 yield b": keep-alive\n\n"
+                continue
+            # A key revoked while its stream is open stops it, as the next request would be
+            # refused: checked before each batch (the key directory re-reads Redis every
+            # CREDENTIAL_LOCAL_CACHE_SECONDS, so this is a dictionary lookup in between).
+            if not allowed():
+                return
             for event in batch:
                 yield _frame(event)
 
@@ -213,7 +224,14 @@ class EventStreamApi(ClientApi):
                 status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
                 retry_after=5,
             )
-        response = StreamingHttpResponse(_Follow(stream, after, truncated), content_type="text/event-stream")
+        client_id, key_hash = self.client_id(request), token_hash(bearer_token(request))
+
+        def allowed() -> bool:
+            return api_key_directory.get(key_hash) == client_id
+
+        response = StreamingHttpResponse(
+            _Follow(stream, after, truncated, allowed), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
         return response

@@ -1,6 +1,7 @@
 """GET /events and GET /events/stream in-process: a client reads only its own history,
 oldest first, page by page or as Server-Sent Events, with no SQL; bad input is a 400."""
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from apps.clients.models import Client
-from apps.clients.services import client_deactivate
+from apps.clients.services import api_key_directory, client_deactivate
 from apps.core import keys
 from apps.core.history import history_append
 from apps.core.redis import get_redis as _get_redis
@@ -236,3 +237,26 @@ def test_following_makes_no_sql(api, client_creds, warm_hot_path, short_streams,
             assert [f["id"] for f in frames(response)] == ids
         finally:
             response.close()
+
+
+def test_a_key_revoked_while_its_stream_is_open_stops_the_stream(
+    api, client_creds, settings, django_capture_on_commit_callbacks
+):
+    settings.EVENT_STREAM_MAX_SECONDS = 30.0
+    settings.EVENT_STREAM_KEEPALIVE_SECONDS = 0.2
+    response = follow(api, client_creds)
+    body = iter(response.streaming_content)
+    try:
+        assert next(body).startswith(b"retry:")
+        before = append(client_creds.id, 1)
+        assert next(body).startswith(f"id: {before[0]}".encode())
+        with django_capture_on_commit_callbacks(execute=True):
+            client_deactivate(client=Client.objects.get(id=client_creds.id))
+        api_key_directory.forget_local()  # as after CREDENTIAL_LOCAL_CACHE_SECONDS
+        append(client_creds.id, 2, start=1)
+        started = time.monotonic()
+        rest = b"".join(body)  # ends at once, not after EVENT_STREAM_MAX_SECONDS
+    finally:
+        response.close()
+    assert time.monotonic() - started < 10
+    assert b"id:" not in rest
