@@ -29,6 +29,7 @@ from .redis import REDIS_DOWN_ERRORS, follower_redis, get_redis
 
 # The event types (``type`` of an event, the SSE ``event:`` line).
 REGISTRATION_OPENED = "registration.opened"
+REGISTRATION_EXPIRED = "registration.expired"
 SMS_RECEIVED = "sms.received"
 SMS_JUDGED = "sms.judged"
 NUMBER_VERIFIED = "number.verified"
@@ -44,6 +45,7 @@ BLACKLIST_REMOVED = "blacklist.removed"
 
 EVENT_TYPES = (
     REGISTRATION_OPENED,
+    REGISTRATION_EXPIRED,
     SMS_RECEIVED,
     SMS_JUDGED,
     NUMBER_VERIFIED,

@@ -248,10 +248,13 @@ def test_a_valid_sms_is_judged_and_verifies_the_number_for_the_registering_clien
         "sms_uuid": uuid,
     }
     assert abs(is_iso_z(verified["data"]["verified_at"]) - datetime.now(UTC)) < timedelta(minutes=1)
-    # The other client's registration only ended: its stream has its opening, nothing more.
-    assert [e["type"] for e in own(globex.id)] == [history.REGISTRATION_OPENED]
-    assert [(e["type"], e["clients"]) for e in feed()][-2:] == [
+    # The other client's registration only ended: its stream has its opening and its end,
+    # nothing of the verdict or the verification.
+    assert [e["type"] for e in own(globex.id)] == [history.REGISTRATION_OPENED, history.REGISTRATION_EXPIRED]
+    assert own(globex.id)[-1]["data"]["registration_id"] == theirs["registration_id"]
+    assert [(e["type"], e["clients"]) for e in feed()][-3:] == [
         (history.SMS_JUDGED, acme.id),
+        (history.REGISTRATION_EXPIRED, globex.id),
         (history.NUMBER_VERIFIED, acme.id),
     ]
     assert_no_secret(mine["hash"], theirs["hash"], mine["sms_body"])

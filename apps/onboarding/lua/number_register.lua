@@ -76,6 +76,10 @@ if #pending >= max_pending then
   victim[2].ended_at = now
   redis.call('HSET', KEYS[5], victim[1], cjson.encode(victim[2]))
   table.insert(ended, {victim[1], now})
+  -- Its client is told, with no word of who pushed it out.
+  event_append(KEYS[10], ARGV[12], ARGV[13], ARGV[14], 'registration.expired', cjson.encode({
+    registration_id = victim[2].registration_id, mobile_number = mobile, reason = 'replaced'
+  }), {victim[2].client_id})
 end
 table.sort(ended, function(a, b) return a[2] < b[2] end)
 for i = 1, #ended - max_pending do

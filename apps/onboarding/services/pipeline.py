@@ -17,7 +17,7 @@ from redis.client import Pipeline
 from apps.audit.events import monitor_event
 from apps.core import keys
 from apps.core.exceptions import ApplicationError
-from apps.core.history import NUMBER_VERIFIED, SMS_JUDGED, history_append
+from apps.core.history import NUMBER_VERIFIED, REGISTRATION_EXPIRED, SMS_JUDGED, history_append
 from apps.core.phone import mobile_parse
 from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
 from apps.core.redis import get_redis
@@ -151,6 +151,11 @@ def _onboard(
     for reg in ctx.pending():
         state = "verified" if reg == completed else "expired"
         pipe.hset(regs_key, reg.hash, registration_entry(reg, state=state, ended_at=ended_at))
+        if state == "expired":
+            # Its client is told its registration ended, and no more: which client or
+            # registration proved the number is not its business.
+            ended = {"registration_id": reg.registration_id, "mobile_number": ctx.key, "reason": "number_verified"}
+            history_append(pipe, REGISTRATION_EXPIRED, ended, [reg.client_id])
     pipe.pexpire(regs_key, keys.ONBOARD_ENDED_KEEP_MS)
     pipe.lpush(keys.out_sms_queue(), _verified_record(ctx, completed, verified_at).to_json())
     if completed is not None:
