@@ -268,3 +268,52 @@ def cluster(database_url: str, *, appendonly: bool = False, **extra_env: str) ->
         yield c
     finally:
         c.stop()
+
+
+@contextmanager
+def gunicorn_server(
+    database_url: str, log: Path, *, threads: int = 2, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A real gunicorn serving the app as deploy/ starts it (its config, one gthread worker)
+    against the suite's settings, on a free port: its base URL while the block runs. Stopped
+    by its own process group, whatever it started."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "smsbridge.settings_test",
+        "DATABASE_URL": database_url,
+    }
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "smsbridge.wsgi:application"),
+                *("--config", "python:smsbridge.gunicorn_conf", "--bind", f"127.0.0.1:{port}"),
+                *("--workers", "1", "--threads", str(threads)),
+            ],
+            cwd=ROOT,
+            env={**environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _live(base) or proc.poll() is not None, timeout=60, message="gunicorn to answer")
+        assert proc.poll() is None, log.read_text()
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def _live(base: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(base + "/health/live", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False

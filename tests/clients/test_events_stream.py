@@ -3,10 +3,6 @@ arrive in order while they are appended, the server ends each stream after
 EVENT_STREAM_MAX_SECONDS, and a reader that reconnects with Last-Event-ID gets every event
 once, across disconnects of its own and the server's."""
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +16,7 @@ import requests
 from apps.core import keys
 from apps.core.history import history_append
 from apps.core.redis import get_redis as _get_redis
-from tests.polling import wait_for
-from tests.processes import free_port
+from tests.processes import gunicorn_server
 
 pytestmark = pytest.mark.slow  # a real gunicorn
 
@@ -35,43 +30,9 @@ def get_redis() -> Any:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "smsbridge.settings_test",
-        "DATABASE_URL": database_url,
-        "EVENT_STREAM_MAX_SECONDS": "2",
-        "EVENT_STREAM_KEEPALIVE_SECONDS": "0.5",
-    }
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "smsbridge.wsgi:application"),
-                *("--config", "python:smsbridge.gunicorn_conf", "--bind", f"127.0.0.1:{port}"),
-                *("--workers", "1", "--threads", "4"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(base) or proc.poll() is not None, timeout=60, message="gunicorn to answer")
-        assert proc.poll() is None, log.read_text()
+    env = {"EVENT_STREAM_MAX_SECONDS": "2", "EVENT_STREAM_KEEPALIVE_SECONDS": "0.5"}
+    with gunicorn_server(database_url, tmp_path / "gunicorn.log", threads=4, env=env) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
-def _answers(base: str) -> bool:
-    try:
-        return requests.get(base + "/health/live", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def append(client_id: str, n: int) -> None:

@@ -1,10 +1,6 @@
 """The web process's access log, from a real gunicorn started the way deploy/ starts it:
 no query strings (Jasmin sends its token as ?token=) and no raw mobile numbers."""
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -14,7 +10,7 @@ import requests
 
 from tests.helpers import jasmin_params
 from tests.polling import wait_for
-from tests.processes import free_port
+from tests.processes import gunicorn_server
 
 pytestmark = pytest.mark.slow  # a real gunicorn
 
@@ -24,43 +20,9 @@ NUMBER = "9876543210"
 
 @pytest.fixture
 def gunicorn(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
     log = tmp_path / "gunicorn.log"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "smsbridge.settings_test", "DATABASE_URL": database_url}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "smsbridge.wsgi:application"),
-                *(
-                    "--config",
-                    "python:smsbridge.gunicorn_conf",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                ),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(base) or proc.poll() is not None, timeout=60, message="gunicorn to answer")
-        assert proc.poll() is None, log.read_text()
+    with gunicorn_server(database_url, log, threads=1) as base:
         yield base, log
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
-def _answers(base: str) -> bool:
-    try:
-        return requests.get(base + "/health/live", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_the_access_log_carries_neither_the_jasmin_token_nor_the_number(gunicorn, make_gateway):

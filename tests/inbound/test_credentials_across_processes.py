@@ -4,11 +4,9 @@ The other process is a real gunicorn serving the app on a free port, against the
 test database and Redis; it caches credential lookups in its own memory.
 """
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,7 +16,7 @@ from apps.clients.services import client_activate, client_create, client_deactiv
 from apps.inbound.services import gateway_create, gateway_deactivate, gateway_rotate
 from tests.helpers import android_headers, android_payload, now_iso
 from tests.polling import wait_for
-from tests.processes import ROOT, free_port
+from tests.processes import gunicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -28,39 +26,10 @@ BODY = "ONBOARD:" + "a" * 64
 
 
 @pytest.fixture
-def web(database_url: str, tmp_path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "smsbridge.settings_test",
-        "DATABASE_URL": database_url,
-        "CREDENTIAL_LOCAL_CACHE_SECONDS": str(CACHE_SECONDS),
-        "LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "gunicorn.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "smsbridge.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "2"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(f"{base}/health/live"), timeout=30, message="gunicorn to answer")
+def web(database_url: str, tmp_path: Path) -> Iterator[str]:
+    env = {"CREDENTIAL_LOCAL_CACHE_SECONDS": str(CACHE_SECONDS), "LOG_LEVEL": "WARNING"}
+    with gunicorn_server(database_url, tmp_path / "gunicorn.log", env=env) as base:
         yield base
-    finally:
-        proc.terminate()  # this test's own process, by its pid
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def native_status(base: str, token: str, message_id: str) -> int:
