@@ -152,16 +152,20 @@ def _onboard(
         state = "verified" if reg == completed else "expired"
         pipe.hset(regs_key, reg.hash, registration_entry(reg, state=state, ended_at=ended_at))
         if state == "expired":
-            # Its client is told its registration ended, and no more: which client or
-            # registration proved the number is not its business.
-            ended = {"registration_id": reg.registration_id, "mobile_number": ctx.key, "reason": "number_verified"}
-            history_append(pipe, REGISTRATION_EXPIRED, ended, [reg.client_id])
+            _expired_tell(pipe, ctx, reg)
     pipe.pexpire(regs_key, keys.ONBOARD_ENDED_KEEP_MS)
     pipe.lpush(keys.out_sms_queue(), _verified_record(ctx, completed, verified_at).to_json())
     if completed is not None:
         history_append(
             pipe, NUMBER_VERIFIED, _number_verified(ctx, completed, verified_at), [completed.client_id]
         )
+
+
+def _expired_tell(pipe: Pipeline, ctx: SmsContext, reg: StoredRegistration) -> None:
+    """Tell a registration's client it ended, and no more: which client or registration
+    proved the number is not its business."""
+    ended = {"registration_id": reg.registration_id, "mobile_number": ctx.key, "reason": "number_verified"}
+    history_append(pipe, REGISTRATION_EXPIRED, ended, [reg.client_id])
 
 
 def _attribution(ctx: SmsContext, completed: StoredRegistration | None) -> tuple[list[str], str]:
