@@ -61,8 +61,11 @@ run: $(STAMP) ## start web, worker, callbacks, housekeeping, beat and flower for
 
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export DJANGO_SETTINGS_MODULE = smsbridge.settings_test
+# nginx unpacked by scripts/ensure_nginx.sh where it is not installed (for nginx -t).
+test: export PATH := $(PATH):$(CURDIR)/var/tools/nginx/usr/sbin
 test: $(STAMP) ## the whole suite on PostgreSQL, then the SQLite tier (PYTEST_ARGS=... runs only the first, with those options)
 	scripts/ensure_services.sh --postgres
+	scripts/ensure_nginx.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) test-sqlite; fi
 

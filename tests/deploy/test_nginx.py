@@ -73,6 +73,13 @@ OPENSSL_SELF_SIGNED = [
 ]
 
 
+def _temp_paths(root: Path) -> str:
+    """nginx's temporary directories under ``root``: its compiled-in ones (/var/lib/nginx)
+    exist only where the package is installed, not where make test unpacked the binary."""
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    return "".join(f"  {kind}_temp_path {root}/{kind};\n" for kind in kinds)
+
+
 @pytest.mark.skipif(
     shutil.which("nginx") is None or shutil.which("openssl") is None, reason="nginx or openssl not installed"
 )
@@ -86,10 +93,12 @@ def test_nginx_accepts_the_config(tmp_path: Path) -> None:
     )
     site = re.sub(r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};", NGINX.read_text())
     site = re.sub(r"ssl_certificate \S+;", f"ssl_certificate {cert};", site)
+    # Logs and the ACME webroot where an unpacked nginx may write (no /var/log/nginx).
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/").replace("/var/www/", f"{tmp_path}/www/")
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n"
+        f"http {{\n  access_log off;\n{_temp_paths(tmp_path)}  include {tmp_path}/site.conf;\n}}\n"
     )
     result = subprocess.run(
         [
