@@ -33,7 +33,7 @@ from apps.core.history import (
     history_truncated,
 )
 from apps.core.schema import errors
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import SharedFieldsSerializer, StrictSerializer
 
 from .authentication import ClientApi
 from .services import api_key_directory
@@ -43,7 +43,7 @@ PAGE_MAX = 1000
 TRUNCATED = "history.truncated"  # the SSE event that says events were trimmed unread
 
 
-class _EventSerializer(serializers.Serializer):
+class _EventSerializer(SharedFieldsSerializer):
     id = serializers.CharField(help_text="The event's id (`<milliseconds>-<sequence>`): pass it as `after`.")
     type = serializers.ChoiceField(choices=list(EVENT_TYPES))
     occurred_at = serializers.CharField(help_text="ISO 8601 UTC, milliseconds.")
@@ -68,7 +68,7 @@ class EventListApi(ClientApi):
             required=False, min_value=1, max_value=PAGE_MAX, default=PAGE_DEFAULT
         )
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(SharedFieldsSerializer):
         events = _EventSerializer(many=True)
         next_after = serializers.CharField(help_text="Pass as `after` for the next page (the last id here).")
         has_more = serializers.BooleanField(help_text="More events follow at once.")

@@ -1,18 +1,60 @@
 import copy
+from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from .timeutil import iso_utc
 
 
-class StrictSerializer(serializers.Serializer):
+# Plain fields bound once per serializer class, not once per instance. DRF binds a fresh
+# copy of every declared field to each serializer it makes (Serializer.fields), which was
+# 8 to 11 % of a register or receive request's CPU under py-spy, though a plain field
+# keeps no state of its own: validating or rendering a value reads only its options. So a
+# class whose fields are all plain binds them once, to a serializer made without data or
+# context, and every instance shares that set (read-only, so threads can share it too). A
+# field that keeps state or reads its parent (a nested serializer, a field with a child, a
+# method field) makes the class bind per instance, as DRF does. (Comments, not docstrings:
+# drf-spectacular publishes a serializer's docstring as its schema description.)
+class SharedFieldsSerializer(serializers.Serializer):
+    @property
+    def fields(self) -> BindingDict:  # DRF's is a cached_property: a property reads the same
+        shared = type(self).__dict__.get("_shared_fields")
+        if shared is None:
+            shared = _bind_once(type(self))
+        return self._instance_fields if shared is _PER_INSTANCE else shared
+
+    # DRF's own binding, for a class whose fields cannot be shared.
+    _instance_fields = cached_property(serializers.Serializer.fields.real_func)  # type: ignore[attr-defined]
+
+
+_PER_INSTANCE: Any = object()
+
+
+def _bind_once(cls: type[serializers.Serializer]) -> Any:
+    declared: dict[str, serializers.Field] = cls._declared_fields
+    if any(_keeps_state(field) or _reads_parent(field) for field in declared.values()):
+        cls._shared_fields = _PER_INSTANCE  # type: ignore[attr-defined]
+        return _PER_INSTANCE
+    prototype = cls()
+    fields = BindingDict(prototype)
+    for name, field in prototype.get_fields().items():
+        fields[name] = field
+    cls._shared_fields = fields  # type: ignore[attr-defined]  # a race makes two equal sets: either is right
+    return fields
+
+
+def _reads_parent(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.SerializerMethodField | serializers.HiddenField)
+
+
+class StrictSerializer(SharedFieldsSerializer):
     """A serializer that refuses fields it does not know, so typos fail loudly."""
 
-    # Plain fields are shallow-copied per instance, as FlatOutputSerializer's are (DRF's
-    # deep copies were 6 % of a /sms/receive request under py-spy); a nested serializer or
-    # a field with a child keeps state of its own and is deep-copied as DRF does. (Not in
-    # the docstring: drf-spectacular publishes it as the schema's description.)
+    # A class with a field that keeps state binds per instance (above): its plain fields
+    # are shallow-copied then, and only the stateful ones deep-copied as DRF does (DRF's
+    # deep copies were 6 % of a /sms/receive request under py-spy).
     def get_fields(self) -> dict[str, serializers.Field]:
         return {
             name: copy.deepcopy(field) if _keeps_state(field) else copy.copy(field)
@@ -33,13 +75,10 @@ def _keeps_state(field: serializers.Field) -> bool:
     )
 
 
-# A response serializer of plain fields, cheap enough for the hot path. DRF deep-copies
-# every declared field for each serializer instance: 35 µs of the 55 µs a registration's
-# response took to render (eight fields, measured). A plain field keeps no state but what
-# bind() sets on its copy, so a shallow copy each is enough (31 µs in all). A nested
-# serializer keeps state of its own, so it is refused here. (A comment, not a docstring:
-# drf-spectacular would publish a docstring as every subclass's schema description.)
-class FlatOutputSerializer(serializers.Serializer):
+# A response serializer of plain fields, cheap enough for the hot path: its fields are bound
+# once for the class (above). A nested serializer keeps state of its own, so it is refused
+# here; a field with a child (a list) makes the class bind per instance, shallow copies.
+class FlatOutputSerializer(SharedFieldsSerializer):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         declared: dict[str, serializers.Field] = getattr(cls, "_declared_fields", {})

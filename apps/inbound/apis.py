@@ -21,7 +21,7 @@ from apps.core.authentication import bearer_token
 from apps.core.exceptions import ApplicationError
 from apps.core.registry import SMS_VALIDATE, work_wake
 from apps.core.schema import errors
-from apps.core.serializers import FlatOutputSerializer, StrictSerializer
+from apps.core.serializers import FlatOutputSerializer, SharedFieldsSerializer, StrictSerializer
 
 from . import signatures
 from .services import (
@@ -115,7 +115,7 @@ class AndroidSmsReceiveApi(APIView):
 
     parser_classes = [JSONParser]
 
-    class PayloadSerializer(serializers.Serializer):
+    class PayloadSerializer(SharedFieldsSerializer):
         messageId = serializers.CharField(max_length=128, required=False, allow_null=True)
         message = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False)
         sender = serializers.CharField(max_length=SENDER_MAX, required=False)
@@ -133,7 +133,7 @@ class AndroidSmsReceiveApi(APIView):
         class Meta:
             ref_name = "AndroidSmsPayload"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         event = serializers.CharField(max_length=64)
         id = serializers.CharField(max_length=128)
         payload = serializers.DictField()
@@ -175,7 +175,7 @@ class TwilioSmsReceiveApi(APIView):
 
     parser_classes = [FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         MessageSid = serializers.CharField(max_length=64)
         From = serializers.CharField(max_length=SENDER_MAX)
         To = serializers.CharField(max_length=SENDER_MAX, required=False)
@@ -213,7 +213,7 @@ class JasminSmsReceiveApi(APIView):
 
     parser_classes = [FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         id = serializers.CharField(max_length=128)
         to = serializers.CharField(max_length=SENDER_MAX, required=False)
         content = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False, allow_blank=True)

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from apps.core.exceptions import ApplicationError
 from apps.core.schema import errors
-from apps.core.serializers import FlatOutputSerializer
+from apps.core.serializers import FlatOutputSerializer, SharedFieldsSerializer
 from apps.inbound import signatures
 from apps.inbound.models import Gateway
 from apps.inbound.signatures import gateway_or_404  # the receive endpoints' own checks
@@ -62,7 +62,7 @@ class AndroidReceiptApi(APIView):
 
     parser_classes = [JSONParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         event = serializers.CharField(max_length=64)
         id = serializers.CharField(max_length=128)
         payload = serializers.DictField()
@@ -70,7 +70,7 @@ class AndroidReceiptApi(APIView):
         class Meta:
             ref_name = "AndroidReceipt"
 
-    class PayloadSerializer(serializers.Serializer):
+    class PayloadSerializer(SharedFieldsSerializer):
         # The id the message was sent with: the notification id (providers/android.py).
         messageId = serializers.CharField(max_length=128)
         reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, allow_null=True)
@@ -114,7 +114,7 @@ class TwilioReceiptApi(APIView):
 
     parser_classes = [FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         MessageSid = serializers.CharField(max_length=64)
         MessageStatus = serializers.CharField(max_length=32)
         ErrorCode = serializers.CharField(max_length=16, required=False, allow_blank=True)
@@ -152,7 +152,7 @@ class JasminReceiptApi(APIView):
 
     parser_classes = [FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         id = serializers.CharField(max_length=128, help_text="Jasmin's message id, as /send answered it.")
         message_status = serializers.CharField(max_length=32)
         level = serializers.ChoiceField(choices=["1", "2", "3"])

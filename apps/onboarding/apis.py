@@ -18,13 +18,13 @@ from apps.clients.authentication import ClientApi
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.schema import errors
-from apps.core.serializers import FlatOutputSerializer, IsoUtcField
+from apps.core.serializers import FlatOutputSerializer, IsoUtcField, SharedFieldsSerializer
 
 from .selectors import number_status, pending_sms_link
 from .services.registration import REFERENCE_MAX_LENGTH, number_register
 
 
-class RegistrationQuerySerializer(serializers.Serializer):
+class RegistrationQuerySerializer(SharedFieldsSerializer):
     registration_id = serializers.UUIDField(
         required=False, help_text="A registration of this client; default: its newest."
     )
@@ -41,7 +41,7 @@ def _registration_id(request: Request) -> str | None:
 
 
 class NumberRegisterApi(ClientApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(SharedFieldsSerializer):
         reference = serializers.CharField(
             max_length=REFERENCE_MAX_LENGTH,
             required=False,

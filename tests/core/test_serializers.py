@@ -1,0 +1,129 @@
+"""Hot-path serializers bind their plain fields once per class (SharedFieldsSerializer):
+they must validate and render exactly as DRF's own Serializer does, and no request's data
+or errors may reach another's, in one thread or across threads."""
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from rest_framework import serializers
+
+from apps.core.serializers import FlatOutputSerializer, IsoUtcField, SharedFieldsSerializer, StrictSerializer
+
+
+class Pair(FlatOutputSerializer):
+    name = serializers.CharField()
+    when = IsoUtcField()
+
+
+class Sms(StrictSerializer):
+    sender = serializers.CharField(max_length=16)
+    body = serializers.CharField(trim_whitespace=False)
+    at = serializers.DateTimeField()
+    tag = serializers.ChoiceField(choices=["a", "b"], required=False)
+
+
+class PlainSms(serializers.Serializer):  # DRF's own, the reference
+    sender = serializers.CharField(max_length=16)
+    body = serializers.CharField(trim_whitespace=False)
+    at = serializers.DateTimeField()
+    tag = serializers.ChoiceField(choices=["a", "b"], required=False)
+
+
+class WithList(SharedFieldsSerializer):
+    items = serializers.ListField(child=serializers.CharField())
+
+
+def test_instances_of_a_plain_class_share_one_bound_set_and_the_declared_fields_stay_unbound():
+    first, second = (
+        Pair({"name": "a", "when": datetime.now(UTC)}),
+        Pair({"name": "b", "when": datetime.now(UTC)}),
+    )
+
+    assert first.fields is second.fields
+    assert first.fields["name"].parent not in (first, second, None)  # bound to a serializer without data
+    assert Pair._declared_fields["name"].parent is None
+
+
+def test_a_class_with_a_field_that_keeps_state_binds_per_instance_as_drf_does():
+    first, second = WithList(data={"items": ["x"]}), WithList(data={"items": ["y", "z"]})
+
+    assert first.fields is not second.fields
+    assert first.fields["items"].parent is first and second.fields["items"].parent is second
+    assert first.is_valid() and second.is_valid()
+    assert (first.validated_data, second.validated_data) == ({"items": ["x"]}, {"items": ["y", "z"]})
+
+
+def test_it_renders_like_a_plain_serializer():
+    moment = datetime(2026, 12, 1, 12, 30, 5, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+
+    assert Pair({"name": "a", "when": moment}).data == {"name": "a", "when": "2026-12-01T07:00:05Z"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"sender": "+919876543210", "body": " hi ", "at": "2026-12-01T10:00:00Z"},
+        {"sender": "+919876543210", "body": "hi", "at": "2026-12-01T10:00:00+05:30", "tag": "b"},
+        {"sender": "x" * 17, "body": "", "at": "yesterday", "tag": "c"},
+        {"sender": None, "body": 5, "at": ""},
+        {},
+    ],
+)
+def test_it_validates_like_drfs_serializer(data):
+    ours, drfs = Sms(data=data), PlainSms(data=data)
+
+    assert ours.is_valid() == drfs.is_valid()
+    assert ours.errors == drfs.errors
+    if drfs.is_valid():
+        assert ours.validated_data == drfs.validated_data
+
+
+def test_one_instances_errors_and_data_never_reach_the_next():
+    bad = Sms(data={"sender": "x" * 17, "body": "b", "at": "2026-12-01T10:00:00Z"})
+    good = Sms(data={"sender": "+1", "body": "b", "at": "2026-12-01T10:00:00Z"})
+
+    assert not bad.is_valid() and good.is_valid()
+    assert set(bad.errors) == {"sender"} and good.errors == {}
+    assert good.validated_data["sender"] == "+1"
+
+
+def test_unknown_fields_are_still_refused():
+    strict = Sms(data={"sender": "+1", "body": "b", "at": "2026-12-01T10:00:00Z", "extra": 1})
+
+    assert not strict.is_valid()
+    assert strict.errors == {"extra": ["Unknown field."]}
+
+
+def test_threads_validating_at_once_each_get_their_own_result():
+    wrong: list[str] = []
+
+    def validate(worker: int) -> None:
+        for i in range(300):
+            sender = f"+{worker}{i:06d}"
+            valid = (i % 3) != 0
+            data = {"sender": sender if valid else "x" * 20, "body": str(i), "at": "2026-12-01T10:00:00Z"}
+            serializer = Sms(data=data)
+            if serializer.is_valid() != valid:
+                wrong.append(f"{worker}/{i}: {serializer.errors}")
+            elif valid and (serializer.validated_data["sender"], serializer.validated_data["body"]) != (
+                sender,
+                str(i),
+            ):
+                wrong.append(f"{worker}/{i}: {serializer.validated_data}")
+            elif not valid and set(serializer.errors) != {"sender"}:
+                wrong.append(f"{worker}/{i}: {serializer.errors}")
+
+    threads = [threading.Thread(target=validate, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_a_nested_serializer_is_refused():
+    with pytest.raises(TypeError, match="nested"):
+
+        class Nested(FlatOutputSerializer):
+            inner = Pair()
