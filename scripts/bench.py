@@ -6,7 +6,8 @@ database and Redis DB indexes of its own, drives it over loopback with wrk
 server in the same run, three times, keeping the median ratio (so the ratios, not the
 absolute numbers, are what to compare across machines). Then the end to end rate with a
 real Celery worker, and the background work. Results go to bench/results.json, each run
-is appended to bench/history.jsonl and drawn in bench/results.png (scripts/bench_plot.py).
+is appended to bench/history.jsonl and drawn in bench/results.png (scripts/bench_plot.py),
+and docs/benchmark.md's figures are written from it (scripts/bench_report.py).
 ``--quick`` runs everything shorter and smaller, in under a minute.
 """
 
@@ -1109,6 +1110,10 @@ def main() -> None:
     from scripts.bench_plot import plot
 
     plot(report, HISTORY, RESULTS.with_suffix(".png"))
+    if not QUICK:  # the figures docs/benchmark.md shows are the full run's
+        from scripts.bench_report import main as report_write
+
+        report_write()
     for kind, r in results.items():
         print(f"{kind:>11}: {r['rps']:>8.1f} req/s  ({r['requests']} requests, {r['errors']} errors)")
     for name, ratio in report["ratios"].items():
@@ -1149,7 +1154,20 @@ def main() -> None:
         raise SystemExit("bench: some requests failed; see the counts above")
 
 
-ONLY_PARTS = ("flush", "sweep", "sends", "outage", "durability", "memory")
+ONLY_PARTS = ("http", "flush", "sweep", "sends", "outage", "durability", "memory")
+
+
+def measure_http_alone(creds: dict[str, str]) -> dict[str, Any]:
+    """The HTTP endpoints against /health/live on a server of their own, as ``main`` runs them."""
+    otp_setup(creds)
+    server = start_server()
+    try:
+        measure("live", creds)  # warm-up: imports, connections, caches
+        status_prime(creds)
+        results, ratios = measure_http(creds)
+    finally:
+        stop_group(server, 15, later=QUICK)
+    return {"ratios": ratios, "rps": {kind: figures["rps"] for kind, figures in results.items()}}
 
 
 def main_only(parts: list[str]) -> None:
@@ -1157,7 +1175,11 @@ def main_only(parts: list[str]) -> None:
     unknown = sorted(set(parts) - set(ONLY_PARTS))
     if unknown:
         raise SystemExit(f"bench: --only knows {', '.join(ONLY_PARTS)}, not {', '.join(unknown)}")
-    creds = setup() if {"sends", "outage", "durability"} & set(parts) else {}
+    creds = setup() if {"http", "sends", "outage", "durability"} & set(parts) else {}
+    if "http" in parts:  # first: the others flush the Redis DBs its client and codes are in
+        parts = [p for p in parts if p != "http"]
+        stage("http")
+        print(json.dumps({"http": measure_http_alone(creds)}))
     django_setup()
     from django.core.management import call_command
 

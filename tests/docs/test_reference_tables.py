@@ -68,3 +68,11 @@ def test_the_benchmark_page_shows_the_latest_results() -> None:
     if memory:
         shown = str(memory["default_config"]["bytes_per_pending_registration"])
         assert shown in page, "docs/benchmark.md should show the Redis memory figures of bench/results.json"
+
+
+def test_the_benchmark_figures_are_those_bench_report_writes_from_the_results() -> None:
+    from scripts.bench_report import BEGIN, END, figures
+
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    page = (DOCS / "benchmark.md").read_text()
+    assert f"{BEGIN}\n{figures(results)}\n{END}" in page, "run scripts/bench_report.py"
