@@ -107,7 +107,7 @@ format: $(STAMP) ## apply ruff's fixes and format the code
 	$(BIN)/ruff format .
 
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsbridge_bench
-bench: $(STAMP) ## run the benchmark (scripts/bench.py; BENCH_ARGS=--quick for a check in under a minute, "--only flush,sweep" for parts)
+bench: $(STAMP) ## run the benchmark (scripts/bench.py; BENCH_ARGS=--quick for a check in under a minute, "--only flush,sweep" for parts, "--only instructions" for the noise-free count per request)
 	scripts/ensure_services.sh --postgres
 	scripts/ensure_wrk.sh
 	$(PY) scripts/bench.py $(BENCH_ARGS)

@@ -1154,7 +1154,7 @@ def main() -> None:
         raise SystemExit("bench: some requests failed; see the counts above")
 
 
-ONLY_PARTS = ("http", "flush", "sweep", "sends", "outage", "durability", "memory")
+ONLY_PARTS = ("http", "instructions", "flush", "sweep", "sends", "outage", "durability", "memory")
 
 
 def measure_http_alone(creds: dict[str, str]) -> dict[str, Any]:
@@ -1175,6 +1175,14 @@ def main_only(parts: list[str]) -> None:
     unknown = sorted(set(parts) - set(ONLY_PARTS))
     if unknown:
         raise SystemExit(f"bench: --only knows {', '.join(ONLY_PARTS)}, not {', '.join(unknown)}")
+    if "instructions" in parts:  # a process of its own, under valgrind; makes its own client
+        parts = [p for p in parts if p != "instructions"]
+        stage("instructions")
+        subprocess.run(["sh", str(ROOT / "scripts" / "ensure_valgrind.sh")], check=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_instructions.py")], check=True)
+        print((ROOT / "bench" / "instructions.json").read_text())
+        if not parts:
+            return
     creds = setup() if {"http", "sends", "outage", "durability"} & set(parts) else {}
     if "http" in parts:  # first: the others flush the Redis DBs its client and codes are in
         parts = [p for p in parts if p != "http"]
