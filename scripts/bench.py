@@ -527,7 +527,7 @@ def measure_phone_verify() -> dict[str, Any]:
         BENCH_ENV["DATABASE_URL"], connections=CONNECTIONS, per_connection=per_connection
     )
     port = free_port()
-    server = phone_verify_server_start(url, port)
+    server = phone_verify_server_start(url, port, workers=WEB_WORKERS, threads=WEB_THREADS)
     try:
         creds = {"port": str(port), "pool": json.dumps(pool)}
         warm_up("phone_verify", creds)

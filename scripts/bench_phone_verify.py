@@ -4,8 +4,8 @@ django-phone-verify is the maintained Django app for the same job (a code sent b
 checked by an endpoint). This module installs it in a virtualenv of its own under var/
 (its pins are not the bridge's), writes the smallest Django project that serves its
 ``POST /api/phone/verify`` with the library's defaults, runs it under gunicorn with the
-bench's server settings (2 sync workers, debug off, PostgreSQL with the same connection
-reuse) and hands scripts/bench.py what its load processes need: the port and a pool of
+bench's server settings (the same gthread workers and threads, an access log, debug off,
+PostgreSQL with the same connection reuse) and hands scripts/bench.py what its load processes need: the port and a pool of
 codes created through the library's own backend. The bench drives it exactly as it
 drives the bridge, and reports the ratio.
 
@@ -209,15 +209,23 @@ def prepare(
     return url, json.loads(out.read_text())
 
 
-def server_start(url: str, port: int) -> subprocess.Popen:
+def server_start(url: str, port: int, *, workers: int, threads: int) -> subprocess.Popen:
+    """gunicorn as the bridge's bench server runs: the same gthread workers and threads
+    (so the same keep-alive connections) and an access log line per request, written to a
+    pipe nobody reads, as the bridge's is. (Its access-log class is the bridge's own code,
+    so this one writes gunicorn's default line.)"""
     cmd = [
         str(VENV / "bin" / "gunicorn"),
         "pvproject.wsgi:application",
         "--bind", f"127.0.0.1:{port}",
-        "--workers", "2",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--access-logfile", "-",
         "--log-level", "warning",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=PROJECT, env=_env(url), start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=PROJECT, env=_env(url), start_new_session=True, stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
