@@ -1154,15 +1154,19 @@ def main() -> None:
         raise SystemExit("bench: some requests failed; see the counts above")
 
 
-ONLY_PARTS = ("http", "instructions", "flush", "sweep", "sends", "outage", "durability", "memory")
+ONLY_PARTS = ("http", "e2e", "instructions", "flush", "sweep", "sends", "outage", "durability", "memory")
 
 
-def measure_http_alone(creds: dict[str, str]) -> dict[str, Any]:
-    """The HTTP endpoints against /health/live on a server of their own, as ``main`` runs them."""
-    otp_setup(creds)
+def measure_with_server(creds: dict[str, str], part: str) -> dict[str, Any]:
+    """``http`` (the endpoints against /health/live) or ``e2e`` (end to end with a Celery
+    worker) on a server of their own, as ``main`` runs them."""
+    if part == "http":
+        otp_setup(creds)
     server = start_server()
     try:
         measure("live", creds)  # warm-up: imports, connections, caches
+        if part == "e2e":
+            return measure_end_to_end(creds)
         status_prime(creds)
         results, ratios = measure_http(creds)
     finally:
@@ -1183,11 +1187,12 @@ def main_only(parts: list[str]) -> None:
         print((ROOT / "bench" / "instructions.json").read_text())
         if not parts:
             return
-    creds = setup() if {"http", "sends", "outage", "durability"} & set(parts) else {}
-    if "http" in parts:  # first: the others flush the Redis DBs its client and codes are in
-        parts = [p for p in parts if p != "http"]
-        stage("http")
-        print(json.dumps({"http": measure_http_alone(creds)}))
+    creds = setup() if {"http", "e2e", "sends", "outage", "durability"} & set(parts) else {}
+    for part in ("http", "e2e"):  # first: the others flush the Redis DBs its client is in
+        if part in parts:
+            parts = [p for p in parts if p != part]
+            stage(part)
+            print(json.dumps({part: measure_with_server(creds, part)}))
     django_setup()
     from django.core.management import call_command
 
