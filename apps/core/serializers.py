@@ -14,8 +14,9 @@ from .timeutil import iso_utc
 # keeps no state of its own: validating or rendering a value reads only its options. So a
 # class whose fields are all plain binds them once, to a serializer made without data or
 # context, and every instance shares that set (read-only, so threads can share it too). A
-# field that keeps state or reads its parent (a nested serializer, a field with a child, a
-# method field) makes the class bind per instance, as DRF does. (Comments, not docstrings:
+# field that keeps state or reads its parent (a nested serializer, a list of them, a method
+# field) makes the class bind per instance, as DRF does; a list or dict of plain values is
+# as plain as its child. (Comments, not docstrings:
 # drf-spectacular publishes a serializer's docstring as its schema description.)
 class SharedFieldsSerializer(serializers.Serializer):
     @property
@@ -70,14 +71,16 @@ class StrictSerializer(SharedFieldsSerializer):
 
 
 def _keeps_state(field: serializers.Field) -> bool:
-    return (
-        isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "children")
-    )
+    """A nested serializer keeps state of its own; a list or dict field only through its child."""
+    if isinstance(field, serializers.BaseSerializer) or hasattr(field, "children"):
+        return True
+    child = getattr(field, "child", None)
+    return child is not None and _keeps_state(child)
 
 
 # A response serializer of plain fields, cheap enough for the hot path: its fields are bound
 # once for the class (above). A nested serializer keeps state of its own, so it is refused
-# here; a field with a child (a list) makes the class bind per instance, shallow copies.
+# here; a list of nested serializers makes the class bind per instance, shallow copies.
 class FlatOutputSerializer(SharedFieldsSerializer):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -31,7 +31,17 @@ class PlainSms(serializers.Serializer):  # DRF's own, the reference
 
 
 class WithList(SharedFieldsSerializer):
-    items = serializers.ListField(child=serializers.CharField())
+    items = serializers.ListField(child=serializers.CharField(max_length=3))
+    extra = serializers.DictField(required=False)
+
+
+class Inner(SharedFieldsSerializer):
+    name = serializers.CharField()
+
+
+class WithNested(SharedFieldsSerializer):
+    inner = Inner()
+    inners = serializers.ListField(child=Inner(), required=False)
 
 
 def test_instances_of_a_plain_class_share_one_bound_set_and_the_declared_fields_stay_unbound():
@@ -45,13 +55,29 @@ def test_instances_of_a_plain_class_share_one_bound_set_and_the_declared_fields_
     assert Pair._declared_fields["name"].parent is None
 
 
-def test_a_class_with_a_field_that_keeps_state_binds_per_instance_as_drf_does():
-    first, second = WithList(data={"items": ["x"]}), WithList(data={"items": ["y", "z"]})
+def test_a_class_with_a_nested_serializer_binds_per_instance_as_drf_does():
+    first = WithNested(data={"inner": {"name": "a"}, "inners": [{"name": "b"}]})
+    second = WithNested(data={"inner": {"name": "c"}})
 
     assert first.fields is not second.fields
-    assert first.fields["items"].parent is first and second.fields["items"].parent is second
+    assert first.fields["inner"].parent is first and second.fields["inner"].parent is second
     assert first.is_valid() and second.is_valid()
-    assert (first.validated_data, second.validated_data) == ({"items": ["x"]}, {"items": ["y", "z"]})
+    assert first.validated_data == {"inner": {"name": "a"}, "inners": [{"name": "b"}]}
+    assert second.validated_data == {"inner": {"name": "c"}}
+
+
+def test_lists_and_dicts_of_plain_values_share_their_fields_and_validate_each_instance_apart():
+    first, second = (
+        WithList(data={"items": ["x"], "extra": {"k": 1}}),
+        WithList(data={"items": ["y", "long"]}),
+    )
+
+    assert first.fields is second.fields
+    assert first.is_valid() and not second.is_valid()
+    assert first.validated_data == {"items": ["x"], "extra": {"k": 1}}
+    assert second.errors == {"items": {1: ["Ensure this field has no more than 3 characters."]}}
+    third = WithList(data={"items": ["z"]})
+    assert third.is_valid() and third.validated_data == {"items": ["z"]}  # nothing of the second's
 
 
 def test_it_renders_like_a_plain_serializer():
