@@ -1,8 +1,10 @@
 import copy
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from .timeutil import iso_utc
@@ -98,3 +100,22 @@ class IsoUtcField(serializers.CharField):
 
     def to_representation(self, value: Any) -> str:  # a datetime; CharField's stubs say str
         return iso_utc(value)
+
+
+def query_validated(
+    serializer_class: type[serializers.Serializer], query: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``query`` (a request's query parameters) validated by ``serializer_class``.
+
+    Most calls carry no query parameters at all; when the serializer's fields are all
+    optional without a default, DRF's answer to an empty query is always ``{}``, so it is
+    given without making and running a serializer (5 % of a status request).
+    """
+    if not query and all(
+        not field.required and field.default is empty
+        for field in serializer_class._declared_fields.values()
+    ):
+        return {}
+    serializer = serializer_class(data=query)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -18,7 +18,7 @@ from apps.clients.authentication import ClientApi
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
 from apps.core.schema import errors
-from apps.core.serializers import FlatOutputSerializer, IsoUtcField, SharedFieldsSerializer
+from apps.core.serializers import FlatOutputSerializer, IsoUtcField, SharedFieldsSerializer, query_validated
 
 from .selectors import number_status, pending_sms_link
 from .services.registration import REFERENCE_MAX_LENGTH, number_register
@@ -34,9 +34,7 @@ class RegistrationQuerySerializer(SharedFieldsSerializer):
 
 
 def _registration_id(request: Request) -> str | None:
-    query = RegistrationQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    found = query.validated_data.get("registration_id")
+    found = query_validated(RegistrationQuerySerializer, request.query_params).get("registration_id")
     return str(found) if found else None
 
 
@@ -72,12 +70,11 @@ class NumberRegisterApi(ClientApi):
         summary="Register a number for reverse-SMS onboarding",
     )
     def get(self, request: Request, mobile_number: str) -> Response:
-        query = self.InputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validated(self.InputSerializer, request.query_params)
         registration = number_register(
             mobile=mobile_parse(mobile_number),
             client_id=self.client_id(request),
-            reference=query.validated_data.get("reference", ""),
+            reference=query.get("reference", ""),
         )
         return Response(self.OutputSerializer(registration).data, headers=registration.rate_limit.headers)
 

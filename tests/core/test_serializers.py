@@ -3,12 +3,19 @@ they must validate and render exactly as DRF's own Serializer does, and no reque
 or errors may reach another's, in one thread or across threads."""
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from rest_framework import serializers
 
-from apps.core.serializers import FlatOutputSerializer, IsoUtcField, SharedFieldsSerializer, StrictSerializer
+from apps.core.serializers import (
+    FlatOutputSerializer,
+    IsoUtcField,
+    SharedFieldsSerializer,
+    StrictSerializer,
+    query_validated,
+)
 
 
 class Pair(FlatOutputSerializer):
@@ -153,3 +160,35 @@ def test_a_nested_serializer_is_refused():
 
         class Nested(FlatOutputSerializer):
             inner = Pair()
+
+
+class Query(SharedFieldsSerializer):
+    registration_id = serializers.UUIDField(required=False)
+
+
+class QueryWithDefault(SharedFieldsSerializer):
+    limit = serializers.IntegerField(required=False, default=100)
+
+
+class StrictQuery(StrictSerializer):
+    after = serializers.CharField(required=False)
+
+
+def test_an_empty_query_of_optional_fields_is_what_drf_answers_without_a_serializer():
+    drfs = Query(data={})
+    assert drfs.is_valid()
+
+    assert query_validated(Query, {}) == dict(drfs.validated_data) == {}
+
+
+def test_a_query_is_still_validated_when_it_names_a_field_or_a_field_has_a_default():
+    rid = "0d5c7f0e-0000-4000-8000-000000000000"
+
+    assert query_validated(Query, {"registration_id": rid}) == {"registration_id": uuid.UUID(rid)}
+    assert query_validated(QueryWithDefault, {}) == {"limit": 100}
+    with pytest.raises(serializers.ValidationError) as bad:
+        query_validated(Query, {"registration_id": "not-a-uuid"})
+    assert "registration_id" in bad.value.detail
+    with pytest.raises(serializers.ValidationError) as unknown:
+        query_validated(StrictQuery, {"limt": "5"})  # a strict query's unknown parameter
+    assert unknown.value.detail == {"limt": ["Unknown field."]}
