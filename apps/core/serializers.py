@@ -112,8 +112,7 @@ def query_validated(
     given without making and running a serializer (5 % of a status request).
     """
     if not query and all(
-        not field.required and field.default is empty
-        for field in serializer_class._declared_fields.values()
+        not field.required and field.default is empty for field in serializer_class._declared_fields.values()
     ):
         return {}
     serializer = serializer_class(data=query)
