@@ -1,6 +1,7 @@
 import phonenumbers
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
@@ -86,6 +87,9 @@ def test_every_regions_example_numbers_are_judged_as_before(settings):
     assert [_now(raw) for raw in numbers] == [_as_before(raw) for raw in numbers]
 
 
+# No deadline: a slow first example (phonenumbers loads a region's metadata on first use)
+# must not fail the run on time; derandomized, so every run tries the same numbers.
+@hypothesis_settings(deadline=None, derandomize=True, max_examples=300)
 @given(
     st.sampled_from(["", "+1", "+44", "+91", "+33", "+7", "0"]),
     st.text("0123456789", min_size=4, max_size=15),
