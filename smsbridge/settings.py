@@ -214,6 +214,10 @@ SYSTEM_SETTINGS_LOCAL_CACHE_SECONDS = float(os.environ.get("SYSTEM_SETTINGS_LOCA
 
 # Background work cadence (seconds); celeryconfig builds the beat schedule from these.
 INBOUND_BATCH_SIZE = env_int("INBOUND_BATCH_SIZE", 200)
+# After a batch that emptied the inbound queue, the woken worker waits this long (seconds)
+# for the next SMS to gather before it claims again: larger batches under a steady flow,
+# at most this much added to a verdict (apps.core.queues.Wake).
+INBOUND_BATCH_WAIT = float(os.environ.get("INBOUND_BATCH_WAIT", "0.02"))
 INBOUND_SAFETY_INTERVAL = float(os.environ.get("INBOUND_SAFETY_INTERVAL", "5"))
 OUT_SMS_FLUSH_INTERVAL = float(os.environ.get("OUT_SMS_FLUSH_INTERVAL", "5"))
 # How often SMS kept in PostgreSQL during a Redis outage are moved into the Redis queue.

@@ -33,3 +33,8 @@ def lock_hold(name: str, *, timeout: float = DEFAULT_LOCK_SECONDS) -> Iterator[L
             lock.release()
         except LockError:
             logger.warning("lock %s expired while held; the work is idempotent", name)
+
+
+def lock_taken(name: str) -> bool:
+    """Whether some process holds the lock ``name`` now."""
+    return bool(get_redis().exists(keys.lock(name)))

@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError
 from redis.client import Pipeline
 
 from . import keys
-from .locks import lock_hold
+from .locks import lock_hold, lock_taken
 from .redis import get_redis, run_script
 
 logger = logging.getLogger(__name__)
@@ -100,8 +100,73 @@ def queue_depth(queue: str, *, client: redis.Redis | None = None) -> int:
 Sink = Callable[[Batch], int]
 
 
+@dataclass(frozen=True)
+class Wake:
+    """How web requests wake the worker of a queue, and how that worker stays awake.
+
+    A request that queues an item sets ``mark`` (SET NX, a short TTL) and queues the
+    worker's task only when it set it. The draining worker holds the mark while it works,
+    so requests meanwhile queue no task (each would only find the lock taken), and after
+    a batch that emptied the queue it waits ``linger`` seconds for the next items to
+    gather, at most ``budget`` seconds a run: under a steady flow it claims a few
+    dozen items a batch instead of the two or three that came in while it judged the
+    last, and pays a batch's fixed cost (the claim, the state read, the MULTI/EXEC, the
+    lock renewal) that much less often. An idle queue costs one ``linger`` a run.
+    """
+
+    mark: str
+    linger: float = 0.0
+    budget: float = 2.0
+
+
+WAKE_HOLD_MS = 1000  # the mark outlives a draining worker's last batch by this much (a killed one)
+WAKE_RECHECKS = 3  # drains per run while items keep arriving between the drain and clearing the mark
+
+
+def queue_drain_woken(
+    *,
+    queue: str,
+    lock: str,
+    sink: Sink,
+    batch_size: int,
+    max_batches: int,
+    wake: Wake,
+    before: Callable[[], object] | None = None,
+) -> int:
+    """``queue_drain`` for a queue whose items wake a worker (``Wake``); returns items handled.
+
+    When the queue is empty the run clears the mark and looks once more, so an item
+    queued while the mark was still set (it woke nobody) is taken by that look, and the
+    next one wakes a worker itself. A run that finds the lock taken leaves the mark
+    alone: the worker holding the lock does that clearing and looking when it is done,
+    and clearing it here would let every request meanwhile queue a task of its own.
+    ``before`` runs before each drain (the notifications promote their due retries).
+    """
+    handled = 0
+    for _ in range(WAKE_RECHECKS):
+        if before is not None:
+            before()
+        fed = queue_drain(
+            queue=queue, lock=lock, sink=sink, batch_size=batch_size, max_batches=max_batches, wake=wake
+        )
+        handled += fed
+        if not fed and lock_taken(lock):
+            break
+        get_redis().delete(wake.mark)
+        if not queue_depth(queue):
+            break
+    return handled
+
+
 def queue_drain(
-    *, queue: str, lock: str, sink: Sink, batch_size: int, max_batches: int = 100, prefetch: bool = False
+    *,
+    queue: str,
+    lock: str,
+    sink: Sink,
+    batch_size: int,
+    max_batches: int = 100,
+    prefetch: bool = False,
+    wake: Wake | None = None,
 ) -> int:
     """Feed ``queue`` to ``sink`` batch by batch under ``lock``; returns items handled.
 
@@ -114,11 +179,15 @@ def queue_drain(
     sink that mostly waits for PostgreSQL (the monitor drain spent a tenth of its time
     claiming). The next batch is then in flight before this one is acknowledged; after
     a crash both are handed out again, oldest first, like any batch left behind.
+
+    ``wake``: the queue's wake-up mark is held while draining, and the drain lingers
+    after short batches (``Wake``; ``queue_drain_woken`` runs it so).
     """
     handled = 0
     with lock_hold(lock) as held:
         if held is None:
             return 0
+        linger_until = time.monotonic() + (wake.budget if wake else 0.0)
         with _Claims(queue, batch_size, prefetch=prefetch) as claims:
             for n in range(max_batches):
                 batch = claims.next(more=n + 1 < max_batches)
@@ -126,9 +195,19 @@ def queue_drain(
                     break
                 fed = _feed(batch, sink)
                 handled += fed
-                get_redis().hincrby(keys.metrics_drained(), queue, fed)
+                _drained(queue, fed, wake)
                 held.extend(held.timeout or 15, replace_ttl=True)
+                if wake and wake.linger and len(batch.items) < batch_size and time.monotonic() < linger_until:
+                    time.sleep(wake.linger)
     return handled
+
+
+def _drained(queue: str, fed: int, wake: Wake | None) -> None:
+    with get_redis().pipeline(transaction=False) as pipe:
+        pipe.hincrby(keys.metrics_drained(), queue, fed)
+        if wake is not None:
+            pipe.set(wake.mark, "1", px=WAKE_HOLD_MS)
+        pipe.execute()
 
 
 class _Claims:

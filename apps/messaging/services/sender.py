@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.core import keys
-from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
+from apps.core.queues import Batch, Wake, batch_ack, queue_drain_woken
 from apps.core.redis import get_redis, run_script
 from apps.core.system_settings import Settings, system_settings_get
 
@@ -46,28 +46,20 @@ SEND_LOCK = "notification_send"
 MAX_BATCHES_PER_RUN = 200
 RETRY_PROMOTE_LIMIT = 1000
 LONGEST_COOLDOWN_MS = 3600 * 1000
-WAKE_RECHECKS = 3
 NO_ROUTE = "no sending gateway covers this destination"
 
 
 def notifications_send_pending(*, batch_size: int | None = None) -> int:
     """Send everything queued or due again, under the send lock; returns how many were handled."""
-    handled = 0
-    for _ in range(WAKE_RECHECKS):
-        retries_due_promote()
-        handled += queue_drain(
-            queue=keys.notification_queue(),
-            lock=SEND_LOCK,
-            sink=notification_batch_send,
-            batch_size=batch_size or settings.NOTIFICATION_BATCH_SIZE,
-            max_batches=MAX_BATCHES_PER_RUN,
-        )
-        # As in the SMS pipeline: a notification queued while the wake-up mark was still
-        # set woke nobody, so clear the mark and look once more.
-        get_redis().delete(keys.notification_kick())
-        if not queue_depth(keys.notification_queue()):
-            break
-    return handled
+    return queue_drain_woken(
+        queue=keys.notification_queue(),
+        lock=SEND_LOCK,
+        sink=notification_batch_send,
+        batch_size=batch_size or settings.NOTIFICATION_BATCH_SIZE,
+        max_batches=MAX_BATCHES_PER_RUN,
+        wake=Wake(keys.notification_kick()),
+        before=retries_due_promote,
+    )
 
 
 def retries_due_promote() -> int:

@@ -19,7 +19,7 @@ from apps.core import keys
 from apps.core.exceptions import ApplicationError
 from apps.core.history import NUMBER_VERIFIED, REGISTRATION_EXPIRED, SMS_JUDGED, history_append
 from apps.core.phone import mobile_parse
-from apps.core.queues import Batch, batch_ack, queue_depth, queue_drain
+from apps.core.queues import Batch, Wake, batch_ack, queue_drain_woken
 from apps.core.redis import get_redis
 from apps.core.repair import redis_ensure_ready
 from apps.core.system_settings import Settings, system_settings_get
@@ -34,32 +34,27 @@ logger = logging.getLogger(__name__)
 
 VALIDATE_LOCK = "sms_validate"
 MAX_BATCHES_PER_RUN = 500  # bounds one task run; the next kick or beat tick continues
-WAKE_RECHECKS = 3  # drains per run while SMS keep arriving between the drain and the mark
 
 
-def sms_validate_pending(*, batch_size: int | None = None) -> int:
+def sms_validate_pending(*, batch_size: int | None = None, linger: float = 0.0) -> int:
     """Judge everything queued, under the validation lock; returns how many were judged.
+
+    ``linger``: after a batch that emptied the queue, wait this long for more before the
+    next claim (the woken task passes ``INBOUND_BATCH_WAIT``; see ``apps.core.queues.Wake``).
 
     Waits (judges nothing) while Redis is not known to hold the verified and blacklist
     sets, since the duplicate and blacklist checks would pass wrongly.
     """
     if not redis_ensure_ready():
         return 0
-    judged = 0
-    for _ in range(WAKE_RECHECKS):
-        judged += queue_drain(
-            queue=keys.sms_inbound_queue(),
-            lock=VALIDATE_LOCK,
-            sink=sms_validate_batch,
-            batch_size=batch_size or settings.INBOUND_BATCH_SIZE,
-            max_batches=MAX_BATCHES_PER_RUN,
-        )
-        # An SMS queued while the wake-up mark was still set woke nobody: clear the mark
-        # so the next one queues a task, then look once more for any that came before.
-        get_redis().delete(keys.sms_inbound_kick())
-        if not queue_depth(keys.sms_inbound_queue()):
-            break
-    return judged
+    return queue_drain_woken(
+        queue=keys.sms_inbound_queue(),
+        lock=VALIDATE_LOCK,
+        sink=sms_validate_batch,
+        batch_size=batch_size or settings.INBOUND_BATCH_SIZE,
+        max_batches=MAX_BATCHES_PER_RUN,
+        wake=Wake(keys.sms_inbound_kick(), linger=linger),
+    )
 
 
 def sms_validate_batch(batch: Batch) -> int:

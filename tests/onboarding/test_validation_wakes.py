@@ -1,0 +1,65 @@
+"""How many validation tasks a flow of SMS wakes, with a real gunicorn, a real worker and a
+private Redis: the draining worker holds the wake-up mark, so a steady flow wakes a task
+every few seconds (each run lingers at most ``Wake.budget``), not one per delivery or two.
+Each woken task was a Celery publish in the web request and a run in the worker: at a
+few hundred SMS a second the worker spent more on waking than on judging."""
+
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from apps.core import keys
+from apps.core.queues import Wake
+from tests.events import task_events
+from tests.helpers import client_and_gateway, now_iso
+from tests.polling import wait_for
+from tests.processes import cluster, gunicorn_server
+
+pytestmark = pytest.mark.slow
+
+VALIDATE = "apps.onboarding.tasks.sms_validate_task"
+SMS = 300
+
+
+def test_a_steady_flow_of_sms_wakes_a_task_every_few_seconds_and_each_is_judged_once(
+    database_url: str, settings: Any, tmp_path: Any
+) -> None:
+    with cluster(database_url) as c:
+        c.use_in(settings)
+        r = c.data()
+        r.set(keys.redis_ready(), time.time())
+        _, token = client_and_gateway("wakes")
+        with (
+            task_events(broker_url=c.redis.url(1)) as events,
+            gunicorn_server(database_url, tmp_path / "gunicorn.log", threads=4, env=c.env) as base,
+        ):
+            c.worker()
+            wait_for(lambda: events.of_type("worker-online"), timeout=60, message=lambda: c.logs())
+            session = requests.Session()
+            headers = {"Authorization": f"Bearer {token}"}
+            uuids = []
+            started = time.monotonic()
+            for n in range(SMS):
+                sms = {"sender_number": f"+91955{n:07d}", "sms_message": "ONBOARD:" + "0" * 64}
+                reply = session.post(
+                    base + "/sms/receive", json={**sms, "received_timestamp": now_iso()}, headers=headers
+                )
+                assert reply.status_code == 202, reply.text
+                uuids.append(reply.json()["uuid"])
+                time.sleep(0.005)
+            sending = time.monotonic() - started
+            wait_for(
+                lambda: all(r.mget([keys.sms_verdict(u) for u in uuids])),
+                timeout=60,
+                message=lambda: "a verdict for every SMS\n" + c.logs(),
+            )
+        woken = events.task_ids(name=VALIDATE)
+        drained = int(r.hget(keys.metrics_drained(), keys.sms_inbound_queue()) or 0)
+
+    # One run per budget of lingering while the flow lasts, and the first; a couple more
+    # where a run ended in a pause of the flow. Waking per delivery burst, as before the
+    # mark was held, made it one task per SMS or two.
+    assert 1 <= len(woken) <= 3 + sending / Wake(mark="").budget, (len(woken), sending)
+    assert drained == SMS  # each judged once
