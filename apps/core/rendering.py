@@ -5,14 +5,17 @@ negotiation parsed the Accept header of every request and its JSONRenderer ran t
 stdlib encoder, a few percent of a hot-path request each. A client that accepts JSON
 (no Accept header, ``*/*`` or ``application/json``) gets the first renderer at once, and
 that renderer is orjson; a browser (``text/html``) still gets DRF's own negotiation and
-the BrowsableAPIRenderer at the same URLs.
+the BrowsableAPIRenderer at the same URLs. Request bodies in JSON are parsed by orjson
+too (``OrjsonParser``).
 """
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
+from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.utils.encoders import JSONEncoder
@@ -37,6 +40,26 @@ class OrjsonRenderer(JSONRenderer):
         if (renderer_context or {}).get("indent") or (accepted_media_type or "").find("indent") >= 0:
             return super().render(data, accepted_media_type, renderer_context)
         return orjson.dumps(data, default=self._fallback)
+
+
+class OrjsonParser(JSONParser):
+    """DRF's JSONParser with orjson reading UTF-8 bodies (every gateway and client sends
+    UTF-8; another declared charset goes to DRF's own parser): 2 to 3 % fewer
+    instructions for each JSON POST (receive 1.83M to 1.78M, OTP verify 2.16M to 2.10M).
+    The same answers for bad bodies: a 400 "JSON parse error - ...", NaN and Infinity
+    refused as DRF's strict mode does; an integer beyond 64 bits is refused too (no field
+    takes one); and nesting too deep for the stdlib decoder (a RecursionError, so a 500)
+    is a 400 as well.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = (parser_context or {}).get("encoding") or "utf-8"
+        if encoding.lower().replace("-", "") != "utf8":
+            return super().parse(stream, media_type, parser_context)
+        try:
+            return orjson.loads(stream.read())
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
 
 
 class ApiContentNegotiation(DefaultContentNegotiation):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from apps.core.authentication import bearer_token
 from apps.core.exceptions import ApplicationError
 from apps.core.registry import SMS_VALIDATE, work_wake
+from apps.core.rendering import OrjsonParser
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, SharedFieldsSerializer, StrictSerializer
 
@@ -65,7 +66,7 @@ def _queued(result: EnqueueResult) -> Response:
 class SmsReceiveApi(APIView):
     """Native JSON gateway (``sender_number``, ``sms_message``, ``received_timestamp``), authenticated by a bearer gateway token."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     class InputSerializer(StrictSerializer):
         sender_number = serializers.CharField(max_length=SENDER_MAX)
@@ -113,7 +114,7 @@ class SmsReceiveApi(APIView):
 class AndroidSmsReceiveApi(APIView):
     """SMS Gateway for Android webhook (event ``sms:received``), HMAC-signed."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     class PayloadSerializer(SharedFieldsSerializer):
         messageId = serializers.CharField(max_length=128, required=False, allow_null=True)

@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.clients.authentication import ClientApi
+from apps.core.rendering import OrjsonParser
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, StrictSerializer
 
@@ -17,7 +17,7 @@ STATUSES = ["queued", "sending", "sent", "delivered", "failed"]
 
 
 class NotificationCreateApi(ClientApi):
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     class InputSerializer(StrictSerializer):
         channel = serializers.ChoiceField(choices=["sms", "email"])

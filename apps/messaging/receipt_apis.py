@@ -13,12 +13,13 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.exceptions import ApplicationError
+from apps.core.rendering import OrjsonParser
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, SharedFieldsSerializer
 from apps.inbound import signatures
@@ -60,7 +61,7 @@ class ReceiptAnswerSerializer(FlatOutputSerializer):
 class AndroidReceiptApi(APIView):
     """SMS Gateway for Android webhooks sms:sent, sms:delivered and sms:failed, HMAC-signed."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     class InputSerializer(SharedFieldsSerializer):
         event = serializers.CharField(max_length=64)

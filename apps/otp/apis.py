@@ -2,12 +2,12 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.clients.authentication import ClientApi
 from apps.core.phone import MAX_INPUT_LENGTH, mobile_parse
+from apps.core.rendering import OrjsonParser
 from apps.core.schema import ErrorSerializer, errors
 from apps.core.serializers import FlatOutputSerializer, IsoUtcField, StrictSerializer
 
@@ -30,7 +30,7 @@ END_USER_IP_HELP = (
 
 
 class OtpRequestApi(ClientApi):
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     class InputSerializer(StrictSerializer):
         mobile_number = serializers.CharField(max_length=MAX_INPUT_LENGTH)
@@ -73,7 +73,7 @@ class OtpRequestApi(ClientApi):
 
 
 class OtpVerifyApi(ClientApi):
-    parser_classes = [JSONParser]
+    parser_classes = [OrjsonParser]
 
     class InputSerializer(StrictSerializer):
         mobile_number = serializers.CharField(max_length=MAX_INPUT_LENGTH)
