@@ -385,9 +385,14 @@ def _drained(r: Any, timeout: float) -> float:
     raise SystemExit("bench: the worker did not judge the queued SMS in time")
 
 
-def measure_end_to_end(creds: dict[str, str]) -> dict[str, Any]:
+def measure_end_to_end(creds: dict[str, str], server: subprocess.Popen) -> dict[str, Any]:
     """SMS/s accepted and judged, sustained E2E_SECONDS with web and a real worker on this
-    machine, then the verdict latency (queued to judged, from the monitor events) at E2E_RATE."""
+    machine, then the verdict latency (queued to judged, from the monitor events) at E2E_RATE.
+
+    Also the CPU each part spent per judged SMS over the sustained run (web: the gunicorn
+    group; worker: the Celery group; Redis: its own count), so the figure says which part
+    bounds it on this machine.
+    """
     environ = dict(os.environ)
     django_setup()  # for the keys and the client; the environment stays as it was for
     os.environ.clear()  # the processes started after this (django-phone-verify's server)
@@ -404,10 +409,15 @@ def measure_end_to_end(creds: dict[str, str]) -> dict[str, Any]:
         measure("receive", creds)  # the worker starts and catches up
         _drained(r, 60)
         globals()["DURATION"] = E2E_SECONDS
+        cpu_before = _cpu_seconds(r, web=server, worker=worker)
         before, started = _verdicts(r), time.monotonic()
         accepted = measure("receive", creds)
         done = _drained(r, 120)
         judged = _verdicts(r) - before
+        cpu = {
+            f"{part}_cpu_ms_per_sms": round((spent - cpu_before[part]) * 1000 / max(1, judged), 3)
+            for part, spent in _cpu_seconds(r, web=server, worker=worker).items()
+        }
         r.delete(keys.sms_monitor_queue())
         # Many connections, each pausing between a reply and its next request for what is left
         # of its share of E2E_RATE once the reply's own time (the full-speed p50) is taken off.
@@ -431,7 +441,27 @@ def measure_end_to_end(creds: dict[str, str]) -> dict[str, Any]:
         "verdict_p50_ms": round(waits[len(waits) // 2] * 1000, 1),
         "verdict_p99_ms": round(waits[min(len(waits) - 1, int(len(waits) * 0.99))] * 1000, 1),
         "verdicts_timed": len(waits),
+        **cpu,
     }
+
+
+def _cpu_seconds(r: Any, **groups: subprocess.Popen) -> dict[str, float]:
+    """User and system CPU seconds so far of each process group the bench started (each in
+    a session of its own: the group's id is the leader's pid), from /proc, and of Redis."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent = dict.fromkeys(groups, 0.0)
+    leaders = {proc.pid: name for name, proc in groups.items()}
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # not a process, or gone meanwhile
+        name = leaders.get(int(fields[2]))  # the process group id
+        if name:
+            spent[name] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    info = r.info("cpu")
+    spent["redis"] = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return spent
 
 
 # --- one-time passwords, and django-phone-verify's verify beside ours ----------------------
@@ -1058,7 +1088,7 @@ def main() -> None:
         stage("HTTP endpoints against /health/live")
         results, ratios = measure_http(creds)
         stage("end to end with a Celery worker")
-        end_to_end = measure_end_to_end(creds)
+        end_to_end = measure_end_to_end(creds, server)
     finally:
         stop_group(server, 15, later=QUICK)
     stage("django-phone-verify")
@@ -1166,7 +1196,7 @@ def measure_with_server(creds: dict[str, str], part: str) -> dict[str, Any]:
     try:
         measure("live", creds)  # warm-up: imports, connections, caches
         if part == "e2e":
-            return measure_end_to_end(creds)
+            return measure_end_to_end(creds, server)
         status_prime(creds)
         results, ratios = measure_http(creds)
     finally:

@@ -68,6 +68,18 @@ def phone_verify_line(r: dict[str, Any]) -> str:
     )
 
 
+def _cpu_row(e: dict[str, Any], cpus: int) -> list[str]:
+    """Where the end-to-end run's CPU went (runs before it was measured have no row)."""
+    if "web_cpu_ms_per_sms" not in e:
+        return []
+    budget = round(cpus * 1000 / max(e["sms_per_second"], 1), 3)
+    return [
+        f"| CPU per judged SMS in that run | web {e['web_cpu_ms_per_sms']} ms, worker "
+        f"{e['worker_cpu_ms_per_sms']} ms, Redis {e['redis_cpu_ms_per_sms']} ms (the {cpus} CPUs "
+        f"give {budget} ms per SMS at that rate; the load generator takes some) | |"
+    ]
+
+
 def background_table(r: dict[str, Any]) -> list[str]:
     e, f, a = r["end_to_end"], r["monitor_flush"], r["abuse_sweep"]
     sends, out, dur = r["notification_sends"], r["redis_outage"], r["receive_durability"]
@@ -77,6 +89,7 @@ def background_table(r: dict[str, Any]) -> list[str]:
         "| --- | --- | --- |",
         f"| end to end, {e['seconds']:g} s with a Celery worker | {e['sms_per_second']} SMS/s accepted and "
         f"judged ({e['judged']} verdicts; {e['accepted_per_second']} accepted/s) | 1,500 SMS/s |",
+        *_cpu_row(e, r["machine"]["cpus"]),
         f"| verdict latency at {e['paced_rate']} SMS/s (asked: 500) | p50 {e['verdict_p50_ms']} ms, "
         f"p99 {e['verdict_p99_ms']} ms ({e['verdicts_timed']} verdicts) | p99 under 1 s |",
         f"| monitor flush, {f['events']:,} events | {f['flush_events_per_second']:,} events/s, against "
