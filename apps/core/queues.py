@@ -106,12 +106,13 @@ class Wake:
 
     A request that queues an item sets ``mark`` (SET NX, a short TTL) and queues the
     worker's task only when it set it. The draining worker holds the mark while it works,
-    so requests meanwhile queue no task (each would only find the lock taken), and after
-    a batch that emptied the queue it waits ``linger`` seconds for the next items to
-    gather, at most ``budget`` seconds a run: under a steady flow it claims a few
+    so requests meanwhile queue no task (each would only find the lock taken). With a
+    ``linger``, after a batch that emptied the queue it waits that long for the next
+    items to gather, and it stays awake through a pause of up to WAKE_IDLE_LINGERS
+    lingers, for at most ``budget`` seconds a run: under a steady flow it claims a few
     dozen items a batch instead of the two or three that came in while it judged the
-    last, and pays a batch's fixed cost (the claim, the state read, the MULTI/EXEC, the
-    lock renewal) that much less often. An idle queue costs one ``linger`` a run.
+    last, pays a batch's fixed cost (the claim, the state read, the MULTI/EXEC, the lock
+    renewal) that much less often, and is not woken again for every short pause.
     """
 
     mark: str
@@ -120,6 +121,7 @@ class Wake:
 
 
 WAKE_HOLD_MS = 1000  # the mark outlives a draining worker's last batch by this much (a killed one)
+WAKE_IDLE_LINGERS = 10  # a run that judged something stays awake through a pause this many lingers long
 WAKE_RECHECKS = 3  # drains per run while items keep arriving between the drain and clearing the mark
 
 
@@ -135,25 +137,41 @@ def queue_drain_woken(
 ) -> int:
     """``queue_drain`` for a queue whose items wake a worker (``Wake``); returns items handled.
 
-    When the queue is empty the run clears the mark and looks once more, so an item
-    queued while the mark was still set (it woke nobody) is taken by that look, and the
-    next one wakes a worker itself. A run that finds the lock taken leaves the mark
+    When the queue is empty (and a lingering run has seen a pause of WAKE_IDLE_LINGERS
+    lingers, or spent its budget) the run clears the mark and looks once more, so an
+    item queued while the mark was still set (it woke nobody) is taken by that look, and
+    the next one wakes a worker itself. A run that finds the lock taken leaves the mark
     alone: the worker holding the lock does that clearing and looking when it is done,
     and clearing it here would let every request meanwhile queue a task of its own.
     ``before`` runs before each drain (the notifications promote their due retries).
     """
-    handled = 0
-    for _ in range(WAKE_RECHECKS):
+    handled = rechecks = 0
+    linger_until = time.monotonic() + wake.budget if wake.linger else 0.0
+    last_fed: float | None = None  # only a run that found work lingers through a pause
+    while True:
         if before is not None:
             before()
         fed = queue_drain(
-            queue=queue, lock=lock, sink=sink, batch_size=batch_size, max_batches=max_batches, wake=wake
+            queue=queue,
+            lock=lock,
+            sink=sink,
+            batch_size=batch_size,
+            max_batches=max_batches,
+            wake=wake,
+            linger_until=linger_until,
         )
         handled += fed
         if not fed and lock_taken(lock):
             break
+        now = time.monotonic()
+        last_fed = now if fed else last_fed
+        if last_fed is not None and now < linger_until and now - last_fed < wake.linger * WAKE_IDLE_LINGERS:
+            get_redis().set(wake.mark, "1", px=WAKE_HOLD_MS)  # a pause in the flow: still awake
+            time.sleep(wake.linger)
+            continue
         get_redis().delete(wake.mark)
-        if not queue_depth(queue):
+        rechecks += 1
+        if rechecks >= WAKE_RECHECKS or not queue_depth(queue):
             break
     return handled
 
@@ -167,6 +185,7 @@ def queue_drain(
     max_batches: int = 100,
     prefetch: bool = False,
     wake: Wake | None = None,
+    linger_until: float = 0.0,
 ) -> int:
     """Feed ``queue`` to ``sink`` batch by batch under ``lock``; returns items handled.
 
@@ -180,14 +199,14 @@ def queue_drain(
     claiming). The next batch is then in flight before this one is acknowledged; after
     a crash both are handed out again, oldest first, like any batch left behind.
 
-    ``wake``: the queue's wake-up mark is held while draining, and the drain lingers
-    after short batches (``Wake``; ``queue_drain_woken`` runs it so).
+    ``wake``: the queue's wake-up mark is held while draining, and until the monotonic
+    time ``linger_until`` the drain waits ``wake.linger`` after each short batch
+    (``Wake``; ``queue_drain_woken`` runs it so).
     """
     handled = 0
     with lock_hold(lock) as held:
         if held is None:
             return 0
-        linger_until = time.monotonic() + (wake.budget if wake else 0.0)
         with _Claims(queue, batch_size, prefetch=prefetch) as claims:
             for n in range(max_batches):
                 batch = claims.next(more=n + 1 < max_batches)

@@ -7,7 +7,7 @@ import threading
 import time
 
 from apps.core.locks import lock_hold
-from apps.core.queues import WAKE_HOLD_MS, Batch, Wake, batch_ack, queue_drain_woken
+from apps.core.queues import WAKE_HOLD_MS, WAKE_IDLE_LINGERS, Batch, Wake, batch_ack, queue_drain_woken
 from apps.core.redis import get_redis
 
 QUEUE = "test_woken_queue"
@@ -122,23 +122,46 @@ def test_lingering_gathers_a_steady_flow_into_a_few_large_batches():
     assert max(len(b) for b in lingering.batches) >= 10
 
 
-def test_a_run_waits_once_per_short_batch_and_not_once_its_budget_is_spent(monkeypatch):
+def test_a_run_waits_after_short_batches_stays_awake_through_a_pause_and_ends_idle(monkeypatch):
     r = get_redis()
     waits: list[float] = []
-    monkeypatch.setattr("apps.core.queues.time.sleep", waits.append)  # observed, not slept
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr("apps.core.queues.time.sleep", sleep)
     sink = Recorder()
 
     r.lpush(QUEUE, "a")
-    assert _drain(sink, wake=Wake(MARK, linger=0.05, budget=60)) == 1
-    # One wait after the short batch; the empty claim after it ends the run.
-    assert waits == [0.05]
+    assert _drain(sink, wake=Wake(MARK, linger=0.01, budget=60)) == 1
+    # A wait after the short batch, then a look every linger until a pause of
+    # WAKE_IDLE_LINGERS lingers has passed with nothing: then the mark is cleared.
+    assert WAKE_IDLE_LINGERS - 2 <= len(waits) <= WAKE_IDLE_LINGERS + 2
+    assert set(waits) == {0.01}
+    assert not r.exists(MARK)
 
+    waits.clear()
     r.lpush(QUEUE, *(f"full{n}" for n in range(4)))
-    assert _drain(sink, wake=Wake(MARK, linger=0.05, budget=60), batch_size=2) == 4
-    assert waits == [0.05]  # full batches: more is waiting, so no wait
+    assert _drain(sink, wake=Wake(MARK, linger=0.01, budget=0), batch_size=2) == 4
+    assert waits == []  # the budget spent: no waiting at all in this run
 
-    r.lpush(QUEUE, "b")
-    assert _drain(sink, wake=Wake(MARK, linger=0.05, budget=0)) == 1
-    assert waits == [0.05]  # the budget spent: no more waiting in this run
+    assert _drain(sink, wake=Wake(MARK, linger=0.01, budget=60)) == 0
+    assert waits == []  # a run that found nothing does not linger (beat's safety-net run)
     assert _drain(sink, wake=Wake(MARK)) == 0  # linger 0 (the notifications): never waits
-    assert waits == [0.05]
+    assert waits == []
+
+
+def test_an_sms_after_a_pause_shorter_than_the_idle_limit_wakes_no_new_task():
+    r = get_redis()
+    sink = Recorder()
+    later = threading.Timer(0.05, lambda: r.lpush(QUEUE, "after the pause"))
+    r.lpush(QUEUE, "before")
+    later.start()
+    try:
+        # Lingers of 20 ms, idle after 200 ms: the run is still awake when the item lands.
+        assert _drain(sink, wake=Wake(MARK, linger=0.02, budget=60)) == 2
+    finally:
+        later.join()
+    assert sink.items == ["before", "after the pause"]
