@@ -4,6 +4,7 @@ every few seconds (each run lingers at most ``Wake.budget``), not one per delive
 Each woken task was a Celery publish in the web request and a run in the worker: at a
 few hundred SMS a second the worker spent more on waking than on judging."""
 
+import itertools
 import time
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import requests
 
 from apps.core import keys
-from apps.core.queues import Wake
+from apps.core.queues import WAKE_IDLE_LINGERS, Wake
 from tests.events import task_events
 from tests.helpers import client_and_gateway, now_iso
 from tests.polling import wait_for
@@ -53,12 +54,17 @@ def test_a_steady_flow_of_sms_wakes_a_task_every_few_seconds_and_each_is_judged_
             wait_for(lambda: r.get(keys.sms_verdict(first)), timeout=60, message=lambda: c.logs())
             wait_for(lambda: not r.exists(keys.sms_inbound_kick()), timeout=30, message="the first run's end")
             before = len(events.task_ids(name=VALIDATE))
-            started = time.monotonic()
-            uuids = []
+            uuids, sent_at = [], []
             for n in range(SMS):
                 uuids.append(send(n))
+                sent_at.append(time.monotonic())
                 time.sleep(0.005)
-            sending = time.monotonic() - started
+            sending = sent_at[-1] - sent_at[0]
+            # A pause in the flow longer than a run stays awake ends the run, rightly: the
+            # next SMS wakes a task. Counted from this test's own sends (a loaded machine
+            # can stall the test process itself), so only the wakes beyond those fail it.
+            idle = settings.INBOUND_BATCH_WAIT * WAKE_IDLE_LINGERS
+            pauses = sum(1 for a, b in itertools.pairwise(sent_at) if b - a > idle)
             wait_for(
                 lambda: all(r.mget([keys.sms_verdict(u) for u in uuids])),
                 timeout=60,
@@ -67,8 +73,9 @@ def test_a_steady_flow_of_sms_wakes_a_task_every_few_seconds_and_each_is_judged_
         woken = events.task_ids(name=VALIDATE)[before:]
         drained = int(r.hget(keys.metrics_drained(), keys.sms_inbound_queue()) or 0)
 
-    # One run per budget of lingering while the flow lasts, and the first; a couple more
-    # where a run ended in a pause of the flow. Waking per delivery burst, as before the
-    # mark was held, made it one task per SMS or two.
-    assert 1 <= len(woken) <= 3 + sending / Wake(mark="").budget, (len(woken), sending)
+    # The first run, one more per budget of lingering while the flow lasts, one per pause
+    # of the flow, and one to spare. Waking per delivery burst, as before the mark was
+    # held, made it one task per SMS or two (137 for these 300).
+    allowed = 2 + sending / Wake(mark="").budget + pauses
+    assert 1 <= len(woken) <= allowed, (len(woken), sending, pauses)
     assert drained == SMS + 1  # each judged once
