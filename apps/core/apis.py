@@ -35,7 +35,7 @@ class HealthApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(health_report()).data)
+        return Response(self.OutputSerializer.represent(health_report()))
 
 
 class MetricsApi(APIView):
@@ -77,7 +77,7 @@ class HealthLiveApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer({"status": "ok"}).data)
+        return Response(self.OutputSerializer.represent({"status": "ok"}))
 
 
 class HealthReadyApi(APIView):
@@ -95,4 +95,4 @@ class HealthReadyApi(APIView):
         state = redis_status()
         ready = state == "ok"
         body = {"status": "ready" if ready else "not_ready", "redis": state}
-        return Response(self.OutputSerializer(body).data, status=200 if ready else 503)
+        return Response(self.OutputSerializer.represent(body), status=200 if ready else 503)

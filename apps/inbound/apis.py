@@ -60,7 +60,7 @@ class QueuedSerializer(FlatOutputSerializer):
 
 
 def _queued(result: EnqueueResult) -> Response:
-    return Response(QueuedSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+    return Response(QueuedSerializer.represent(result), status=status.HTTP_202_ACCEPTED)
 
 
 class SmsReceiveApi(APIView):
@@ -219,14 +219,13 @@ class JasminSmsReceiveApi(APIView):
         to = serializers.CharField(max_length=SENDER_MAX, required=False)
         content = serializers.CharField(max_length=MAX_SMS_LENGTH, trim_whitespace=False, allow_blank=True)
 
-        def to_internal_value(self, data: Any) -> Any:
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             # "from" is a Python keyword, so it cannot be a declared field name.
-            value = super().to_internal_value(data)
-            sender = (data.get("from") or "").strip()
+            raw = self.initial_data.get("from")
+            sender = raw.strip() if isinstance(raw, str) else ""
             if not sender or len(sender) > SENDER_MAX:
                 raise serializers.ValidationError({"from": ["A sender number is required."]})
-            value["from"] = sender
-            return value
+            return {**attrs, "from": sender}
 
         class Meta:
             ref_name = "JasminSms"

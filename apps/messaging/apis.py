@@ -60,7 +60,7 @@ class NotificationCreateApi(ClientApi):
             idempotency_key=data.get("idempotency_key", ""),
         )
         return Response(
-            self.OutputSerializer(queued).data,
+            self.OutputSerializer.represent(queued),
             status=status.HTTP_202_ACCEPTED,
             headers=queued.rate_limit.headers if not queued.duplicate else None,
         )
@@ -85,4 +85,4 @@ class NotificationDetailApi(ClientApi):
     )
     def get(self, request: Request, notification_id: str) -> Response:
         found = notification_get(client_id=self.client_id(request), notification_id=notification_id)
-        return Response(self.OutputSerializer(found).data)
+        return Response(self.OutputSerializer.represent(found))

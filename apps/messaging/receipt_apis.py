@@ -107,7 +107,7 @@ class AndroidReceiptApi(APIView):
         return self._answer(known=outcome.notification_id is not None)
 
     def _answer(self, *, known: bool) -> Response:
-        return Response(self.OutputSerializer({"status": "ok" if known else "ignored"}).data)
+        return Response(self.OutputSerializer.represent({"status": "ok" if known else "ignored"}))
 
 
 class TwilioReceiptApi(APIView):

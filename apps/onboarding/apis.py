@@ -76,7 +76,9 @@ class NumberRegisterApi(ClientApi):
             client_id=self.client_id(request),
             reference=query.get("reference", ""),
         )
-        return Response(self.OutputSerializer(registration).data, headers=registration.rate_limit.headers)
+        return Response(
+            self.OutputSerializer.represent(registration), headers=registration.rate_limit.headers
+        )
 
 
 class NumberStatusApi(ClientApi):
@@ -100,7 +102,7 @@ class NumberStatusApi(ClientApi):
             client_id=self.client_id(request),
             registration_id=_registration_id(request),
         )
-        return Response(self.OutputSerializer(found).data)
+        return Response(self.OutputSerializer.represent(found))
 
 
 class ImageFormatNegotiation(BaseContentNegotiation):

@@ -66,7 +66,7 @@ class OtpRequestApi(ClientApi):
             end_user_ip=data.get("end_user_ip", ""),
         )
         return Response(
-            self.OutputSerializer(requested).data,
+            self.OutputSerializer.represent(requested),
             status=status.HTTP_202_ACCEPTED,
             headers=requested.rate_limit.headers,
         )
@@ -106,7 +106,7 @@ class OtpVerifyApi(ClientApi):
             otp=data["otp"],
             end_user_ip=data.get("end_user_ip", ""),
         )
-        return Response(self.OutputSerializer(verified).data, headers=verified.rate_limit.headers)
+        return Response(self.OutputSerializer.represent(verified), headers=verified.rate_limit.headers)
 
 
 class OtpStatusApi(ClientApi):
@@ -126,7 +126,7 @@ class OtpStatusApi(ClientApi):
     )
     def get(self, request: Request, mobile_number: str) -> Response:
         found = otp_status(client_id=self.client_id(request), mobile=mobile_parse(mobile_number))
-        return Response(self.OutputSerializer(found).data)
+        return Response(self.OutputSerializer.represent(found))
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
