@@ -10,14 +10,13 @@ from collections.abc import Callable, Generator, Iterable
 
 import orjson
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from apps.core import keys
 from apps.core.authentication import bearer_token
@@ -32,6 +31,7 @@ from apps.core.history import (
     history_page,
     history_truncated,
 )
+from apps.core.rendering import answer
 from apps.core.schema import errors
 from apps.core.serializers import SharedFieldsSerializer, StrictSerializer
 
@@ -92,7 +92,7 @@ class EventListApi(ClientApi):
         operation_id="event_list",
         summary="This client's events, oldest first",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         serializer = self.InputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         after = _after(serializer.validated_data.get("after"), field="after")
@@ -105,7 +105,7 @@ class EventListApi(ClientApi):
             "has_more": page.has_more,
             "truncated": page.truncated,
         }
-        return Response(body)
+        return answer(request, body)
 
 
 class _FirstRenderer(BaseContentNegotiation):

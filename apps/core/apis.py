@@ -6,13 +6,13 @@ from drf_spectacular.utils import extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .authentication import bearer_token
 from .exceptions import ApplicationError
 from .health import WORKER_STATES, health_report, redis_status
 from .metrics import metrics_exposition
+from .rendering import answer
 from .serializers import FlatOutputSerializer
 
 
@@ -34,8 +34,8 @@ class HealthApi(APIView):
             ref_name = "Health"
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer.represent(health_report()))
+    def get(self, request: Request) -> HttpResponse:
+        return answer(request, self.OutputSerializer.represent(health_report()))
 
 
 class MetricsApi(APIView):
@@ -76,8 +76,8 @@ class HealthLiveApi(APIView):
             ref_name = "Live"
 
     @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer.represent({"status": "ok"}))
+    def get(self, request: Request) -> HttpResponse:
+        return answer(request, self.OutputSerializer.represent({"status": "ok"}))
 
 
 class HealthReadyApi(APIView):
@@ -91,8 +91,8 @@ class HealthReadyApi(APIView):
             ref_name = "Ready"
 
     @extend_schema(responses={200: OutputSerializer, 503: OutputSerializer})
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         state = redis_status()
         ready = state == "ok"
         body = {"status": "ready" if ready else "not_ready", "redis": state}
-        return Response(self.OutputSerializer.represent(body), status=200 if ready else 503)
+        return answer(request, self.OutputSerializer.represent(body), status=200 if ready else 503)

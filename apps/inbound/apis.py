@@ -14,13 +14,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.authentication import bearer_token
 from apps.core.exceptions import ApplicationError
 from apps.core.registry import SMS_VALIDATE, work_wake
-from apps.core.rendering import OrjsonParser
+from apps.core.rendering import OrjsonParser, answer
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, SharedFieldsSerializer, StrictSerializer
 
@@ -59,8 +58,8 @@ class QueuedSerializer(FlatOutputSerializer):
         ref_name = "Queued"
 
 
-def _queued(result: EnqueueResult) -> Response:
-    return Response(QueuedSerializer.represent(result), status=status.HTTP_202_ACCEPTED)
+def _queued(request: Request, result: EnqueueResult) -> HttpResponse:
+    return answer(request, QueuedSerializer.represent(result), status=status.HTTP_202_ACCEPTED)
 
 
 class SmsReceiveApi(APIView):
@@ -86,7 +85,7 @@ class SmsReceiveApi(APIView):
         operation_id="sms_receive",
         summary="Receive an SMS from a native JSON gateway",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         gateway = gateway_lookup_by_token(token=bearer_token(request))
         if gateway is None:
             raise ApplicationError(
@@ -100,7 +99,7 @@ class SmsReceiveApi(APIView):
             sender=data["sender_number"], body=data["sms_message"], timestamp=received.isoformat()
         )
         sms = InboundSms(data["sender_number"], data["sms_message"], received, message_id)
-        return _queued(_enqueue(gateway, sms))
+        return _queued(request, _enqueue(gateway, sms))
 
     def _validated(self, data: Any) -> dict[str, Any]:
         serializer = self.InputSerializer(data=data)
@@ -151,13 +150,13 @@ class AndroidSmsReceiveApi(APIView):
         operation_id="sms_receive_android",
         summary="Receive an SMS from SMS Gateway for Android (webhook sms:received)",
     )
-    def post(self, request: Request, gateway_id: str) -> Response:
+    def post(self, request: Request, gateway_id: str) -> HttpResponse:
         gateway = signatures.android_gateway(gateway_id, request._request)
         envelope = self.InputSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         if envelope.validated_data["event"] != "sms:received":
             # Acknowledge other events so the phone stops retrying them.
-            return Response({"status": "ignored"}, status=status.HTTP_202_ACCEPTED)
+            return answer(request, {"status": "ignored"}, status=status.HTTP_202_ACCEPTED)
         payload = self.PayloadSerializer(data=envelope.validated_data["payload"])
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -168,7 +167,7 @@ class AndroidSmsReceiveApi(APIView):
             envelope.validated_data["id"],
             recipient=data.get("recipient"),
         )
-        return _queued(_enqueue(gateway, sms))
+        return _queued(request, _enqueue(gateway, sms))
 
 
 class TwilioSmsReceiveApi(APIView):

@@ -1,12 +1,12 @@
 """Client endpoints of outbound messages: queue a notification, read how it went."""
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from apps.clients.authentication import ClientApi
-from apps.core.rendering import OrjsonParser
+from apps.core.rendering import OrjsonParser, answer
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, StrictSerializer
 
@@ -47,7 +47,7 @@ class NotificationCreateApi(ClientApi):
         operation_id="notification_create",
         summary="Queue an SMS or email notification",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -59,7 +59,8 @@ class NotificationCreateApi(ClientApi):
             subject=data.get("subject", ""),
             idempotency_key=data.get("idempotency_key", ""),
         )
-        return Response(
+        return answer(
+            request,
             self.OutputSerializer.represent(queued),
             status=status.HTTP_202_ACCEPTED,
             headers=queued.rate_limit.headers if not queued.duplicate else None,
@@ -83,6 +84,6 @@ class NotificationDetailApi(ClientApi):
         operation_id="notification_get",
         summary="Where a notification of this client stands",
     )
-    def get(self, request: Request, notification_id: str) -> Response:
+    def get(self, request: Request, notification_id: str) -> HttpResponse:
         found = notification_get(client_id=self.client_id(request), notification_id=notification_id)
-        return Response(self.OutputSerializer.represent(found))
+        return answer(request, self.OutputSerializer.represent(found))

@@ -15,11 +15,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.exceptions import ApplicationError
-from apps.core.rendering import OrjsonParser
+from apps.core.rendering import OrjsonParser, answer
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, SharedFieldsSerializer
 from apps.inbound import signatures
@@ -88,7 +87,7 @@ class AndroidReceiptApi(APIView):
         operation_id="notification_receipt_android",
         summary="Delivery report from SMS Gateway for Android (webhooks sms:sent/delivered/failed)",
     )
-    def post(self, request: Request, gateway_id: str) -> Response:
+    def post(self, request: Request, gateway_id: str) -> HttpResponse:
         gateway = signatures.android_gateway(gateway_id, request._request)
         envelope = _validated(self.InputSerializer, request.data)
         new_status = android_status(envelope["event"])
@@ -106,8 +105,8 @@ class AndroidReceiptApi(APIView):
         _refuse_if_early(outcome)
         return self._answer(known=outcome.notification_id is not None)
 
-    def _answer(self, *, known: bool) -> Response:
-        return Response(self.OutputSerializer.represent({"status": "ok" if known else "ignored"}))
+    def _answer(self, *, known: bool) -> HttpResponse:
+        return answer(self.request, self.OutputSerializer.represent({"status": "ok" if known else "ignored"}))
 
 
 class TwilioReceiptApi(APIView):

@@ -12,11 +12,11 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from apps.clients.authentication import ClientApi
 from apps.core.exceptions import ApplicationError
 from apps.core.phone import mobile_parse
+from apps.core.rendering import answer
 from apps.core.schema import errors
 from apps.core.serializers import FlatOutputSerializer, IsoUtcField, SharedFieldsSerializer, query_validated
 
@@ -69,15 +69,15 @@ class NumberRegisterApi(ClientApi):
         operation_id="onboard_register",
         summary="Register a number for reverse-SMS onboarding",
     )
-    def get(self, request: Request, mobile_number: str) -> Response:
+    def get(self, request: Request, mobile_number: str) -> HttpResponse:
         query = query_validated(self.InputSerializer, request.query_params)
         registration = number_register(
             mobile=mobile_parse(mobile_number),
             client_id=self.client_id(request),
             reference=query.get("reference", ""),
         )
-        return Response(
-            self.OutputSerializer.represent(registration), headers=registration.rate_limit.headers
+        return answer(
+            request, self.OutputSerializer.represent(registration), headers=registration.rate_limit.headers
         )
 
 
@@ -96,13 +96,13 @@ class NumberStatusApi(ClientApi):
         operation_id="onboard_status",
         summary="Where this client's registration of a number stands",
     )
-    def get(self, request: Request, mobile_number: str) -> Response:
+    def get(self, request: Request, mobile_number: str) -> HttpResponse:
         found = number_status(
             mobile=mobile_parse(mobile_number),
             client_id=self.client_id(request),
             registration_id=_registration_id(request),
         )
-        return Response(self.OutputSerializer.represent(found))
+        return answer(request, self.OutputSerializer.represent(found))
 
 
 class ImageFormatNegotiation(BaseContentNegotiation):

@@ -1,13 +1,13 @@
 """Client endpoints of one-time passwords: thin views over the OTP services."""
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
-from rest_framework.response import Response
 
 from apps.clients.authentication import ClientApi
 from apps.core.phone import MAX_INPUT_LENGTH, mobile_parse
-from apps.core.rendering import OrjsonParser
+from apps.core.rendering import OrjsonParser, answer
 from apps.core.schema import ErrorSerializer, errors
 from apps.core.serializers import FlatOutputSerializer, IsoUtcField, StrictSerializer
 
@@ -58,14 +58,15 @@ class OtpRequestApi(ClientApi):
         operation_id="otp_request",
         summary="Send a one-time code to a number",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         data = _valid(self.InputSerializer, request)
         requested = otp_request(
             client_id=self.client_id(request),
             mobile=mobile_parse(data["mobile_number"]),
             end_user_ip=data.get("end_user_ip", ""),
         )
-        return Response(
+        return answer(
+            request,
             self.OutputSerializer.represent(requested),
             status=status.HTTP_202_ACCEPTED,
             headers=requested.rate_limit.headers,
@@ -98,7 +99,7 @@ class OtpVerifyApi(ClientApi):
         operation_id="otp_verify",
         summary="Check a one-time code",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         data = _valid(self.InputSerializer, request)
         verified = otp_verify(
             client_id=self.client_id(request),
@@ -106,7 +107,7 @@ class OtpVerifyApi(ClientApi):
             otp=data["otp"],
             end_user_ip=data.get("end_user_ip", ""),
         )
-        return Response(self.OutputSerializer.represent(verified), headers=verified.rate_limit.headers)
+        return answer(request, self.OutputSerializer.represent(verified), headers=verified.rate_limit.headers)
 
 
 class OtpStatusApi(ClientApi):
@@ -124,9 +125,9 @@ class OtpStatusApi(ClientApi):
         operation_id="otp_status",
         summary="Whether this client's code for a number is active, and for how long",
     )
-    def get(self, request: Request, mobile_number: str) -> Response:
+    def get(self, request: Request, mobile_number: str) -> HttpResponse:
         found = otp_status(client_id=self.client_id(request), mobile=mobile_parse(mobile_number))
-        return Response(self.OutputSerializer.represent(found))
+        return answer(request, self.OutputSerializer.represent(found))
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
