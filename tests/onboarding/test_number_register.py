@@ -110,10 +110,11 @@ def test_every_register_opens_a_new_registration_with_its_own_hash(api, make_cli
     assert get_redis().get(keys.onboard_hash("9876543210")) == third["hash"]  # the newest
 
 
-def test_the_reference_is_stored_with_the_registration(api, client_creds):
-    body = register(api, client_creds, reference="account-42").json()
+@pytest.mark.parametrize("reference", ["account-42", 'Zoë 📱 "quoted" \\ back'])
+def test_the_reference_is_stored_with_the_registration(api, client_creds, reference):
+    body = register(api, client_creds, reference=reference).json()
 
-    assert stored_registrations()[body["hash"]]["reference"] == "account-42"
+    assert stored_registrations()[body["hash"]]["reference"] == reference
 
 
 def test_a_reference_over_128_characters_is_refused(api, client_creds):

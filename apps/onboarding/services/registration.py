@@ -83,7 +83,7 @@ def registration_entry(reg: StoredRegistration, *, state: str, ended_at: int) ->
         "state": state,
         "ended_at": ended_at,
     }
-    return json.dumps(entry, separators=(",", ":"))
+    return event_json(entry)
 
 
 def registrations_parse(entries: dict[str, str]) -> list[StoredRegistration]:
@@ -136,7 +136,7 @@ def number_register(*, mobile: Mobile, client_id: str, reference: str = "") -> R
             mobile.key,
             new_hash,
             config.onboard_hash_ttl,
-            json.dumps(entry, separators=(",", ":"))[:-1],
+            event_json(entry)[:-1],
             client_id,
             config.register_rate_per_minute,
             config.register_per_client_number_per_hour,
