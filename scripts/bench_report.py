@@ -40,10 +40,15 @@ def header(r: dict[str, Any]) -> str:
     return (
         f"From `bench/results.json` of {when} UTC: {r['machine']['cpus']} CPUs, Python "
         f"{r['machine']['python']}, {s['server']}, wrk with {s['connections']} connections, "
-        f"{s['seconds_each']:g} s per endpoint, {s['rounds']} rounds (load average {load} at the "
-        "end: the bench's own server, load generator and worker share the CPUs). The ratios, "
+        f"{s['seconds_each']:g} s per endpoint{_between(s)}, {s['rounds']} rounds (load average {load} at "
+        "the end: the bench's own server, load generator and worker share the CPUs). The ratios, "
         "each the median of the in-round ratios, are what compare."
     )
+
+
+def _between(setup: dict[str, Any]) -> str:
+    seconds = setup.get("live_seconds_each")  # runs before it compared a round's one live run
+    return f" between two {seconds:g} s runs of `/health/live`" if seconds else ""
 
 
 def http_table(r: dict[str, Any]) -> list[str]:
